@@ -1,0 +1,128 @@
+import * as E from "fp-ts/Either";
+import { pipe } from "fp-ts/function";
+import * as t from "io-ts";
+import type { Issue, IssueCode } from "./errors";
+
+/**
+ * io-ts codecs that report *every* problem of an input as an `Issue` with a stable code and
+ * a path like `products[0].quantity`. Codecs here put `code: message` in io-ts's failure
+ * message; `toIssues` reads it back. Failures raised by io-ts itself (a missing key, a
+ * value of the wrong type) carry no message and are classified from the value.
+ */
+
+const fail = (u: unknown, c: t.Context, code: IssueCode, message: string): t.Validation<never> =>
+  t.failure(u, c, `${code}: ${message}`);
+
+const isRecord = (u: unknown): u is Record<string, unknown> =>
+  typeof u === "object" && u !== null && !Array.isArray(u);
+
+/** An integer in [min, max], refusing strings, floats and non-finite numbers. */
+export const boundedInt = (name: string, min: number, max: number): t.Type<number, number, unknown> =>
+  new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => typeof u === "number" && Number.isInteger(u) && u >= min && u <= max,
+    (u, c) =>
+      typeof u !== "number" || !Number.isFinite(u)
+        ? fail(u, c, "invalid_type", `expected an integer from ${min} to ${max}`)
+        : !Number.isInteger(u)
+          ? fail(u, c, "not_integer", `expected a whole number, got ${u}`)
+          : u < min || u > max
+            ? fail(u, c, "out_of_range", `expected an integer from ${min} to ${max}, got ${u}`)
+            : t.success(u),
+    t.identity,
+  );
+
+/** Like `t.type`, but an object with a key it does not know is invalid (each such key is reported). */
+export const strictType = <P extends t.Props>(props: P, name: string): t.Type<t.TypeOf<t.TypeC<P>>, t.OutputOf<t.TypeC<P>>, unknown> => {
+  const base = t.type(props);
+  return new t.Type(
+    name,
+    (u): u is t.TypeOf<t.TypeC<P>> => base.is(u) && Object.keys(u).every((k) => k in props),
+    (u, c) => {
+      if (!isRecord(u)) return fail(u, c, "invalid_type", "expected a JSON object");
+      const unknownKeys: t.Errors = Object.keys(u)
+        .filter((key) => !Object.prototype.hasOwnProperty.call(props, key))
+        .map((key) => ({
+          value: u[key],
+          context: [...c, { key, type: t.unknown, actual: u[key] }],
+          message: `unknown_field: ${key} is not a field of ${name}`,
+        }));
+      const known = base.validate(u, c);
+      if (unknownKeys.length === 0) return known;
+      return E.left([...(E.isLeft(known) ? known.left : []), ...unknownKeys]);
+    },
+    base.encode,
+  );
+};
+
+/** An array of `item` with `min`..`max` elements; element problems are all reported. */
+export const boundedArray = <C extends t.Mixed>(
+  item: C,
+  min: number,
+  max: number,
+  name: string,
+): t.Type<ReadonlyArray<t.TypeOf<C>>, ReadonlyArray<t.OutputOf<C>>, unknown> => {
+  const base = t.readonlyArray(item);
+  return new t.Type(
+    name,
+    (u): u is ReadonlyArray<t.TypeOf<C>> => base.is(u) && u.length >= min && u.length <= max,
+    (u, c) => {
+      if (!Array.isArray(u)) return fail(u, c, "invalid_type", "expected a JSON array");
+      if (u.length < min) return fail(u, c, "empty", `expected at least ${min} element(s)`);
+      if (u.length > max) return fail(u, c, "too_many", `expected at most ${max} elements, got ${u.length}`);
+      return base.validate(u, c);
+    },
+    base.encode,
+  );
+};
+
+const typeOfValue = (u: unknown): string => (u === null ? "null" : Array.isArray(u) ? "array" : typeof u);
+
+const pathOf = (context: t.Context): string => {
+  const path = context
+    .slice(1)
+    .map((entry) => (/^\d+$/.test(entry.key) ? `[${entry.key}]` : `.${entry.key}`))
+    .join("")
+    .replace(/^\./, "");
+  return path === "" ? "$" : path;
+};
+
+const ISSUE_CODES: ReadonlyArray<IssueCode> = [
+  "required",
+  "invalid_type",
+  "not_integer",
+  "out_of_range",
+  "empty",
+  "too_many",
+  "duplicate",
+  "unknown_field",
+];
+
+const toIssue = (error: t.ValidationError): Issue => {
+  const path = pathOf(error.context);
+  const separator = error.message?.indexOf(": ") ?? -1;
+  const code = error.message?.slice(0, separator) as IssueCode | undefined;
+  if (error.message !== undefined && code !== undefined && ISSUE_CODES.includes(code)) {
+    return { path, code, message: error.message.slice(separator + 2) };
+  }
+  const expected = error.context[error.context.length - 1]?.type.name ?? "a value";
+  return error.value === undefined
+    ? { path, code: "required", message: `${path} is required` }
+    : { path, code: "invalid_type", message: `expected ${expected}, got ${typeOfValue(error.value)}` };
+};
+
+/** Every problem once, in input order. */
+export const toIssues = (errors: t.Errors): ReadonlyArray<Issue> => {
+  const seen = new Set<string>();
+  return errors.map(toIssue).filter((issue) => {
+    const key = `${issue.path}\u0000${issue.code}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+};
+
+export const decodeWith =
+  <A>(codec: t.Decoder<unknown, A>) =>
+  (u: unknown): E.Either<ReadonlyArray<Issue>, A> =>
+    pipe(codec.decode(u), E.mapLeft(toIssues));

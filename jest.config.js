@@ -1,0 +1,33 @@
+// One jest run, four projects. Integration and e2e share servers started once per run by
+// __tests__/support/global-setup.ts (or the ones named by DATABASE_URL / REDIS_URL).
+const transform = {
+  "^.+\\.ts$": [
+    "@swc/jest",
+    { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "commonjs" } },
+  ],
+};
+
+const project = (name, extra = {}) => ({
+  displayName: name,
+  testEnvironment: "node",
+  transform,
+  moduleFileExtensions: ["ts", "js", "json"],
+  testMatch: [`<rootDir>/__tests__/${name}/**/*.test.ts`],
+  ...extra,
+});
+
+const withServers = {
+  globalSetup: "<rootDir>/__tests__/support/global-setup.ts",
+  globalTeardown: "<rootDir>/__tests__/support/global-teardown.ts",
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    project("unit"),
+    project("integration", withServers),
+    project("infra"),
+    project("e2e", withServers),
+  ],
+  testTimeout: 60_000,
+};
