@@ -1,4 +1,4 @@
-import { App } from "cdktf";
+import { type App } from "cdktf";
 import { ENVIRONMENTS, STATE, type EnvironmentName } from "./config";
 import { CqrsStack } from "./cqrs-stack";
 import { StateStack } from "./state-stack";

@@ -1,0 +1,56 @@
+import { type App, Testing } from "cdktf";
+import { buildApp, stackName, STATE_STACK } from "../../infra/app";
+import { ENVIRONMENTS } from "../../infra/config";
+
+interface SynthesizedStack {
+  readonly terraform: { readonly backend: Record<string, Record<string, unknown>> };
+  readonly provider: { readonly aws: ReadonlyArray<{ region: string; default_tags: ReadonlyArray<{ tags: Record<string, string> }> }> };
+  readonly resource?: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+const synthesizeAll = (): ReadonlyMap<string, SynthesizedStack> => {
+  const app = buildApp(Testing.app() as App);
+  return new Map(
+    app.node.children.map((stack) => [stack.node.id, JSON.parse(Testing.synth(stack as never)) as SynthesizedStack]),
+  );
+};
+
+describe("stacks", () => {
+  const stacks = synthesizeAll();
+
+  it("has the state bootstrap and one stack per environment", () => {
+    expect([...stacks.keys()].sort()).toEqual([STATE_STACK, ...Object.keys(ENVIRONMENTS).map((e) => stackName(e as never))].sort());
+  });
+
+  it.each(Object.values(ENVIRONMENTS))("keeps $name state in S3: encrypted, one key per stack, S3-native locking", (environment) => {
+    const stack = stacks.get(stackName(environment.name));
+    expect(stack?.terraform.backend.s3).toEqual(
+      expect.objectContaining({
+        key: `${stackName(environment.name)}/terraform.tfstate`,
+        encrypt: true,
+        use_lockfile: true,
+      }),
+    );
+    expect(stack?.provider.aws[0]?.region).toBe(environment.region);
+    expect(stack?.provider.aws[0]?.default_tags[0]?.tags).toEqual(expect.objectContaining({ environment: environment.name }));
+  });
+
+  it("bootstraps a versioned, encrypted, private, TLS-only state bucket with local state", () => {
+    const state = stacks.get(STATE_STACK);
+    expect(state?.terraform.backend.local).toBeDefined();
+    const resources = state?.resource ?? {};
+    expect(Object.values(resources.aws_s3_bucket_versioning ?? {})[0]).toEqual(
+      expect.objectContaining({ versioning_configuration: { status: "Enabled" } }),
+    );
+    expect(JSON.stringify(resources.aws_s3_bucket_server_side_encryption_configuration)).toContain('"sse_algorithm":"aws:kms"');
+    expect(Object.values(resources.aws_s3_bucket_public_access_block ?? {})[0]).toEqual(
+      expect.objectContaining({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
+    );
+    const policy = JSON.parse(String(Object.values(resources.aws_s3_bucket_policy ?? {})[0]?.policy)) as {
+      Statement: ReadonlyArray<{ Effect: string; Condition: unknown }>;
+    };
+    expect(policy.Statement).toContainEqual(
+      expect.objectContaining({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+    );
+  });
+});
