@@ -79,9 +79,10 @@ export const boundedArray = <C extends t.Mixed>(
 const typeOfValue = (u: unknown): string => (u === null ? "null" : Array.isArray(u) ? "array" : typeof u);
 
 const pathOf = (context: t.Context): string => {
+  // An entry is an index only when its parent is an array: a key "0" of an object is a field.
   const path = context
     .slice(1)
-    .map((entry) => (/^\d+$/.test(entry.key) ? `[${entry.key}]` : `.${entry.key}`))
+    .map((entry, i) => (Array.isArray(context[i]?.actual) ? `[${entry.key}]` : `.${entry.key}`))
     .join("")
     .replace(/^\./, "");
   return path === "" ? "$" : path;
@@ -102,13 +103,16 @@ const toIssue = (error: t.ValidationError): Issue => {
   const path = pathOf(error.context);
   const separator = error.message?.indexOf(": ") ?? -1;
   const code = error.message?.slice(0, separator) as IssueCode | undefined;
+  // A missing key reaches the field's codec as `undefined`, which our codecs report as a
+  // type error; it is a missing field (an unknown key is reported whatever its value).
+  if (error.value === undefined && code !== "unknown_field") {
+    return { path, code: "required", message: `${path} is required` };
+  }
   if (error.message !== undefined && code !== undefined && ISSUE_CODES.includes(code)) {
     return { path, code, message: error.message.slice(separator + 2) };
   }
   const expected = error.context[error.context.length - 1]?.type.name ?? "a value";
-  return error.value === undefined
-    ? { path, code: "required", message: `${path} is required` }
-    : { path, code: "invalid_type", message: `expected ${expected}, got ${typeOfValue(error.value)}` };
+  return { path, code: "invalid_type", message: `expected ${expected}, got ${typeOfValue(error.value)}` };
 };
 
 /** Every problem once, in input order. */
