@@ -13,6 +13,7 @@ const project = (name, extra = {}) => ({
   transform,
   moduleFileExtensions: ["ts", "js", "json"],
   testMatch: [`<rootDir>/__tests__/${name}/**/*.test.ts`],
+  setupFiles: ["<rootDir>/jest.setup-env.js"],
   ...extra,
 });
 

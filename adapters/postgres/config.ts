@@ -1,0 +1,51 @@
+import type { PoolOptions } from "./pool";
+
+/**
+ * Where the command database is, read once at cold start:
+ * - `DATABASE_URL` (local runtime, tests);
+ * - on AWS, `DB_HOST` (+ `DB_PORT`, `DB_NAME`) and `DB_SECRET_ARN`, a Secrets Manager secret
+ *   holding `username` and `password` (the RDS-managed master secret has exactly those). TLS
+ *   is verified against the RDS CAs that Lambda ships (`NODE_EXTRA_CA_CERTS`).
+ */
+export type DatabaseConfig =
+  | { readonly kind: "url"; readonly url: string }
+  | { readonly kind: "secret"; readonly host: string; readonly port: number; readonly database: string; readonly secretArn: string };
+
+export const readDatabaseConfig = (env: NodeJS.ProcessEnv): DatabaseConfig => {
+  if (env.DATABASE_URL) return { kind: "url", url: env.DATABASE_URL };
+  const missing = ["DB_HOST", "DB_SECRET_ARN"].filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new Error(`database configuration missing: set DATABASE_URL, or ${missing.join(" and ")} (with optional DB_PORT, DB_NAME)`);
+  }
+  const port = Number(env.DB_PORT ?? "5432");
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`DB_PORT is not a port: ${env.DB_PORT}`);
+  return {
+    kind: "secret",
+    host: env.DB_HOST as string,
+    port,
+    database: env.DB_NAME ?? "postgres",
+    secretArn: env.DB_SECRET_ARN as string,
+  };
+};
+
+export const poolOptionsFor = async (
+  config: DatabaseConfig,
+  readSecret: (id: string) => Promise<Record<string, unknown>>,
+  max: number,
+): Promise<PoolOptions> => {
+  if (config.kind === "url") return { connectionString: config.url, max };
+  const secret = await readSecret(config.secretArn);
+  const { username, password } = secret;
+  if (typeof username !== "string" || typeof password !== "string") {
+    throw new Error(`secret ${config.secretArn} lacks a string username and password`);
+  }
+  return {
+    host: config.host,
+    port: config.port,
+    database: config.database,
+    user: username,
+    password,
+    ssl: { rejectUnauthorized: true },
+    max,
+  };
+};

@@ -1,0 +1,14 @@
+import { type Kysely, sql } from "kysely";
+
+export const up = async (db: Kysely<unknown>): Promise<void> => {
+  await db.schema
+    .createTable("product")
+    .addColumn("id", "integer", (c) => c.primaryKey())
+    .addColumn("name", "text", (c) => c.notNull())
+    .addColumn("price_cents", "bigint", (c) => c.notNull().check(sql`price_cents >= 0`))
+    .execute();
+};
+
+export const down = async (db: Kysely<unknown>): Promise<void> => {
+  await db.schema.dropTable("product").execute();
+};
