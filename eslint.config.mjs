@@ -27,5 +27,5 @@ export default tseslint.config(
       "no-restricted-syntax": ["error", { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: "use the Clock port" }],
     },
   },
-  { files: ["**/*.mjs", "**/*.cjs", "*.config.js"], languageOptions: { globals: { process: "readonly", console: "readonly", module: "writable", require: "readonly", __dirname: "readonly" } } },
+  { files: ["**/*.mjs", "**/*.cjs", "*.js"], languageOptions: { globals: { process: "readonly", console: "readonly", module: "writable", require: "readonly", __dirname: "readonly" } } },
 );

@@ -1,9 +1,13 @@
 // `npm run bench`: each benchmark reports ratios against a baseline measured in the same run.
 import { domainBench } from "./domain.bench";
+import { placeOrderBench } from "./place-order.bench";
+
+const BENCHES = [domainBench, placeOrderBench];
 
 const main = async (): Promise<void> => {
-  const lines = [...(await domainBench())];
-  for (const line of lines) console.log(line);
+  for (const bench of BENCHES) {
+    for (const line of await bench()) console.log(line);
+  }
 };
 
 main().catch((error: unknown) => {

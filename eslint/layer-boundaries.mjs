@@ -10,7 +10,8 @@ const layerOf = (root, file) => {
   const relative = path.relative(root, file);
   if (relative.startsWith("..") || path.isAbsolute(relative)) return null;
   const [first] = relative.split(path.sep);
-  if (relative === "main.ts") return "main";
+  // A specifier names main.ts without its extension ("../main") or as "../main.js".
+  if (["main.ts", "main", "main.js"].includes(relative)) return "main";
   return LAYERS.includes(first) ? first : "root";
 };
 
