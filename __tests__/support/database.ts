@@ -34,7 +34,8 @@ export const freshDatabase = async (poolSize = 5): Promise<TestDatabase> => {
   }
   const url = new URL(serverUrl());
   url.pathname = `/${name}`;
-  const pool = createPool({ connectionString: url.toString(), max: poolSize });
+  // Dropping the database at the end closes idle connections on purpose.
+  const pool = createPool({ connectionString: url.toString(), max: poolSize, onIdleError: () => undefined });
   const db = createDb(pool);
   return {
     url: url.toString(),

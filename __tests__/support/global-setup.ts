@@ -1,3 +1,4 @@
+import { appendFileSync } from "node:fs";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../local/embedded-postgres";
 import { startRedisServer, type RunningRedis } from "../../local/redis-server";
 
@@ -7,6 +8,12 @@ import { startRedisServer, type RunningRedis } from "../../local/redis-server";
  * environment (jest's workers inherit it). DATABASE_URL / REDIS_URL, when set, win.
  * Jest runs the global setup of every selected project; the first one starts the servers.
  */
+/** PostgreSQL's own log goes to the file named by HARNESS_PG_LOG, when set. */
+const postgresLog = (): ((line: string) => void) | undefined => {
+  const file = process.env.HARNESS_PG_LOG;
+  return file ? (line) => appendFileSync(file, line.endsWith("\n") ? line : `${line}\n`) : undefined;
+};
+
 interface Harness {
   postgres?: RunningPostgres;
   redis?: RunningRedis;
@@ -19,7 +26,7 @@ export default async function globalSetup(): Promise<void> {
   const harness: Harness = {};
   state.__cqrsHarness = harness;
   const [postgres, redis] = await Promise.all([
-    process.env.DATABASE_URL ? undefined : startEmbeddedPostgres(),
+    process.env.DATABASE_URL ? undefined : startEmbeddedPostgres({ onLog: postgresLog() }),
     process.env.REDIS_URL ? undefined : startRedisServer(),
   ]);
   if (postgres) {

@@ -36,17 +36,25 @@ export interface PoolOptions {
   /** Small by default: on Lambda each warm container holds its own pool. */
   readonly max?: number;
   readonly applicationName?: string;
+  /** Told when an idle pooled connection dies (server restart, failover, forced drop). */
+  readonly onIdleError?: (error: Error) => void;
 }
 
-export const createPool = (options: PoolOptions): Pool =>
-  new Pool({
+export const createPool = ({ onIdleError, applicationName, ...options }: PoolOptions): Pool => {
+  const pool = new Pool({
     ...options,
     max: options.max ?? 2,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
-    application_name: options.applicationName ?? "cqrs-outbox",
+    application_name: applicationName ?? "cqrs-outbox",
     types: typeParsers,
   });
+  // An idle connection that the server closes makes the pool emit 'error'; unheard, that
+  // event would crash the process. The pool drops the dead connection and opens a new one
+  // on demand, so this is worth a log line, not a crash.
+  pool.on("error", (error) => (onIdleError ?? ((e) => process.emitWarning(`idle PostgreSQL connection lost: ${e.message}`)))(error));
+  return pool;
+};
 
 export const createDb = (pool: Pool): Kysely<Database> =>
   new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
