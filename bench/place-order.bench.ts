@@ -21,9 +21,10 @@ const rawTransaction = (pool: Pool) => async (): Promise<void> => {
     await client.query("SELECT id, name, email FROM client WHERE id = $1", [1]);
     await client.query("SELECT id, name, price_cents FROM product WHERE id = ANY($1)", [[1, 2]]);
     const orderId = randomUUID();
+    const eventId = randomUUID();
     await client.query(
-      `INSERT INTO "order" (id, client_id, placed_at, total_cents) VALUES ($1, 1, now(), 300000)`,
-      [orderId],
+      `INSERT INTO "order" (id, client_id, placed_at, total_cents, event_id) VALUES ($1, 1, now(), 300000, $2)`,
+      [orderId, eventId],
     );
     await client.query(
       "INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents) VALUES ($1, 1, 1, 150000), ($1, 2, 3, 50000)",
@@ -32,7 +33,7 @@ const rawTransaction = (pool: Pool) => async (): Promise<void> => {
     await client.query(
       `INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, event_version, payload, occurred_at)
        VALUES ($1, 'client', '1', 'OrderPlaced', 1, $2, now())`,
-      [randomUUID(), JSON.stringify({ orderId, clientId: 1, totalCents: 300000 })],
+      [eventId, JSON.stringify({ orderId, clientId: 1, totalCents: 300000 })],
     );
     await client.query("COMMIT");
   } catch (error) {

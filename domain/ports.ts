@@ -85,3 +85,14 @@ export interface OutboxJanitor {
   /** Deletes the outbox rows of delivered events; missing rows are fine. Returns how many went. */
   readonly purge: (eventIds: ReadonlyArray<Uuid>) => TaskEither<DomainError, number>;
 }
+
+/** A record the pipeline could not decode, kept with the reason instead of being dropped. */
+export interface QuarantinedRecord {
+  /** The record exactly as received (e.g. the Kinesis record with its base64 data). */
+  readonly raw: unknown;
+  readonly reason: string;
+}
+
+export interface Quarantine {
+  readonly put: (records: ReadonlyArray<QuarantinedRecord>) => TaskEither<DomainError, void>;
+}

@@ -75,6 +75,7 @@ const insertOrder = async (
       client_id: order.clientId,
       placed_at: order.event.occurredAt,
       total_cents: order.totalCents,
+      event_id: order.event.eventId,
       idempotency_key: claim?.key ?? null,
       request_fingerprint: claim?.fingerprint ?? null,
     })

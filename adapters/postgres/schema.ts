@@ -21,6 +21,8 @@ export interface OrderTable {
   client_id: number;
   placed_at: ColumnType<Date, Date | string, never>;
   total_cents: number;
+  /** The OrderPlaced event announcing this order. */
+  event_id: string;
   idempotency_key: string | null;
   /** Canonical rendering of the request that used `idempotency_key`. */
   request_fingerprint: string | null;

@@ -1,0 +1,93 @@
+import { randomUUID } from "node:crypto";
+import * as E from "fp-ts/Either";
+import * as O from "fp-ts/Option";
+import { APPLIED_MARKER_TTL_SECONDS, createClientViewStore, markerKey } from "../../adapters/redis/client-view-store.redis";
+import { cents } from "../../domain/money";
+import { type OrderPlaced, orderPlaced, type Uuid } from "../../domain/outbox-event";
+import { freshRedis, type TestRedis } from "../support/redis";
+
+let redis: TestRedis;
+beforeEach(() => (redis = freshRedis()));
+afterEach(async () => {
+  await redis.flush();
+  await redis.close();
+});
+
+/** A deterministic pseudo-random sequence, so a failure can be replayed. */
+const lcg = (seed: number) => () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+
+const event = (clientId: number, occurredAt: Date, totalCents: number, name: string): OrderPlaced =>
+  orderPlaced({
+    eventId: randomUUID() as Uuid,
+    orderId: randomUUID(),
+    client: { id: clientId, name, email: `${name.toLowerCase()}@example.com` },
+    occurredAt,
+    totalCents: cents(totalCents),
+    items: [],
+  });
+
+describe("Redis client view store", () => {
+  it("builds exact views from 2,000 shuffled events with 30% duplicates over 8 connections", async () => {
+    const random = lcg(42);
+    const base = Date.UTC(2026, 0, 1);
+    const events = Array.from({ length: 2_000 }, (_, i) =>
+      event(
+        (i % 50) + 1,
+        new Date(base + Math.floor(random() * 30 * 86_400_000)),
+        1 + Math.floor(random() * 500_000),
+        `Client${i % 50}-v${Math.floor(random() * 1_000)}`,
+      ),
+    );
+    const duplicates = events.filter(() => random() < 0.3);
+    const deliveries = [...events, ...duplicates];
+    for (let i = deliveries.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
+    }
+
+    const stores = Array.from({ length: 8 }, () => createClientViewStore(redis.connect()));
+    const outcomes = await Promise.all(
+      stores.map(async (store, lane) => {
+        const mine = deliveries.filter((_, i) => i % 8 === lane);
+        return Promise.all(mine.map(async (e) => E.getOrElseW(() => "failed" as const)(await store.apply(e)())));
+      }),
+    );
+    const flat = outcomes.flat();
+    expect(flat.filter((o) => o === "applied")).toHaveLength(events.length);
+    expect(flat.filter((o) => o === "duplicate")).toHaveLength(duplicates.length);
+
+    // Expected values straight from the events, not from the domain reducer.
+    for (let clientId = 1; clientId <= 50; clientId++) {
+      const mine = events.filter((e) => e.payload.clientId === clientId);
+      const latest = [...mine].sort((a, b) =>
+        a.occurredAt === b.occurredAt ? (a.eventId < b.eventId ? 1 : -1) : Date.parse(b.occurredAt) - Date.parse(a.occurredAt),
+      )[0]!;
+      const view = await stores[0]!.get(clientId)();
+      expect(view).toEqual(
+        E.right(
+          O.some({
+            clientId,
+            name: latest.payload.clientName,
+            email: latest.payload.clientEmail,
+            totalCents: mine.reduce((sum, e) => sum + e.payload.totalCents, 0),
+            orderCount: mine.length,
+            lastPurchase: Math.max(...mine.map((e) => e.payload.placedAt)),
+            profileVersion: { occurredAtMs: Date.parse(latest.occurredAt), eventId: latest.eventId },
+          }),
+        ),
+      );
+    }
+  });
+
+  it("marks applied events with a TTL longer than SQS retention, and says none for an unknown client", async () => {
+    const connection = redis.connect();
+    const store = createClientViewStore(connection);
+    const e = event(7, new Date(), 1_000, "Zed");
+    expect(await store.apply(e)()).toEqual(E.right("applied"));
+    expect(await store.apply(e)()).toEqual(E.right("duplicate"));
+    const ttl = await connection.ttl(markerKey(7, e.eventId));
+    expect(ttl).toBeGreaterThan(14 * 24 * 3600 - 60);
+    expect(ttl).toBeLessThanOrEqual(APPLIED_MARKER_TTL_SECONDS);
+    expect(await store.get(8)()).toEqual(E.right(O.none));
+  });
+});

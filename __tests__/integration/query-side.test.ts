@@ -1,0 +1,181 @@
+import { randomUUID } from "node:crypto";
+import * as E from "fp-ts/Either";
+import * as O from "fp-ts/Option";
+import { createOutboxJanitor } from "../../adapters/postgres/outbox-janitor.kysely";
+import { createOrderStore } from "../../adapters/postgres/order-store.kysely";
+import { createClientViewStore } from "../../adapters/redis/client-view-store.redis";
+import { cents } from "../../domain/money";
+import { type OutboxEnvelope, orderPlaced, type Uuid } from "../../domain/outbox-event";
+import { makeGetClientHandler } from "../../handlers/get-client";
+import { migrateAndSeed } from "../../handlers/migrate";
+import { makePlaceOrderHandler } from "../../handlers/place-order";
+import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
+import { makePurgeOutboxHandler } from "../../handlers/purge-outbox";
+import { reprojectAll } from "../../handlers/reproject";
+import { apiGatewayEvent, postOrder } from "../support/api-gateway";
+import { freshDatabase, type TestDatabase } from "../support/database";
+import { freshRedis, type TestRedis } from "../support/redis";
+import { lambdaContext, snsWrapped, sqsEvent, sqsRecord } from "../support/sqs";
+
+let database: TestDatabase;
+let redis: TestRedis;
+let views: ReturnType<typeof createClientViewStore>;
+
+beforeAll(async () => {
+  database = await freshDatabase(5);
+  await migrateAndSeed(database.db);
+  redis = freshRedis();
+  views = createClientViewStore(redis.connect());
+});
+
+afterAll(async () => {
+  await redis.flush();
+  await redis.close();
+  await database.drop();
+});
+
+const project = makeProjectClientViewHandler(async () => ({ views }));
+const getClient = makeGetClientHandler(async () => ({ views }));
+const purge = makePurgeOutboxHandler(async () => ({ janitor: createOutboxJanitor(database.db) }));
+const placeOrder = makePlaceOrderHandler(async () => ({
+  orders: createOrderStore(database.db),
+  clock: { now: () => new Date() },
+  ids: { uuid: () => randomUUID() as Uuid },
+}));
+
+const getEvent = (id: string) =>
+  apiGatewayEvent({ method: "GET", resource: "/clients/{id_client}", path: `/clients/${id}`, pathParameters: { id_client: id } });
+
+const anEvent = (clientId: number, totalCents: number) =>
+  orderPlaced({
+    eventId: randomUUID() as Uuid,
+    orderId: randomUUID(),
+    client: { id: clientId, name: `Client ${clientId}`, email: `c${clientId}@example.com` },
+    occurredAt: new Date(Date.UTC(2026, 5, 1, 12, 0, clientId)),
+    totalCents: cents(totalCents),
+    items: [{ productId: 1, quantity: 1, unitPriceCents: cents(totalCents) }],
+  });
+
+/** Every outbox row as the envelope the pipe would deliver. */
+const outboxEnvelopes = async (): Promise<OutboxEnvelope[]> =>
+  (await database.db.selectFrom("outbox").selectAll().orderBy("occurred_at").execute()).map((row) => ({
+    eventId: row.id as Uuid,
+    eventType: row.event_type,
+    eventVersion: row.event_version,
+    aggregateType: row.aggregate_type,
+    aggregateId: row.aggregate_id,
+    occurredAt: row.occurred_at.toISOString() as OutboxEnvelope["occurredAt"],
+    payload: row.payload,
+  }));
+
+describe("project-client-view", () => {
+  it("fails only the poison message of a batch of ten and applies the nine others", async () => {
+    const good = Array.from({ length: 9 }, (_, i) => anEvent(100 + i, 1_000 * (i + 1)));
+    const poison = sqsRecord('{"eventId": "not-a-uuid", "eventType": 42}');
+    const records = good.map((e, i) => sqsRecord(i % 2 === 0 ? JSON.stringify(e) : snsWrapped(e)));
+    records.splice(4, 0, poison);
+
+    const response = await project(sqsEvent(records), lambdaContext());
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: poison.messageId }] });
+    for (const [i, e] of good.entries()) {
+      const view = await views.get(100 + i)();
+      expect(E.isRight(view) && O.isSome(view.right) && view.right.value.totalCents).toBe(e.payload.totalCents);
+    }
+  });
+
+  it("acknowledges an event type it does not project", async () => {
+    const unknown = { ...anEvent(120, 1), eventType: "ClientRenamed", payload: { name: "x" } };
+    const response = await project(sqsEvent([sqsRecord(JSON.stringify(unknown))]), lambdaContext());
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await views.get(120)()).toEqual(E.right(O.none));
+  });
+
+  it("absorbs a redelivered batch", async () => {
+    const e = anEvent(130, 5_000);
+    const batch = sqsEvent([sqsRecord(JSON.stringify(e))]);
+    await project(batch, lambdaContext());
+    await project(batch, lambdaContext());
+    const view = await views.get(130)();
+    expect(E.isRight(view) && O.isSome(view.right) && [view.right.value.totalCents, view.right.value.orderCount]).toEqual([5_000, 1]);
+  });
+});
+
+describe("get-client", () => {
+  it("answers 200 with exactly the original sample's fields and types", async () => {
+    await views.apply(anEvent(140, 300_000))();
+    const response = await getClient(getEvent("140"));
+    expect(response.statusCode).toBe(200);
+    const body = JSON.parse(response.body) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(["email", "last_purchase", "name", "total"]);
+    expect(body).toEqual({
+      name: "Client 140",
+      email: "c140@example.com",
+      total: 3000,
+      last_purchase: Math.floor(Date.UTC(2026, 5, 1, 12, 0, 140) / 1000),
+    });
+    expect(Number.isInteger(body.last_purchase)).toBe(true);
+  });
+
+  it("answers 404 for a client without a view", async () => {
+    const response = await getClient(getEvent("99999"));
+    expect(response.statusCode).toBe(404);
+    expect(JSON.parse(response.body)).toEqual(expect.objectContaining({ statusCode: 404, body: "Client not found", code: "ClientNotFound" }));
+  });
+
+  it.each(["0", "-1", "abc", "1.5", "01", "99999999999", ""])("answers 400 for the id %p", async (id) => {
+    const response = await getClient(getEvent(id));
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body)).toEqual(expect.objectContaining({ statusCode: 400, code: "ValidationFailed" }));
+  });
+});
+
+describe("purge-outbox", () => {
+  it("deletes delivered events' rows, raw or in an SNS envelope, and tolerates missing rows", async () => {
+    await placeOrder(postOrder({ id_client: 2, products: [{ id_product: 1, quantity: 1 }] }));
+    await placeOrder(postOrder({ id_client: 3, products: [{ id_product: 2, quantity: 2 }] }));
+    const envelopes = await outboxEnvelopes();
+    expect(envelopes.length).toBeGreaterThanOrEqual(2);
+    const records = envelopes.map((e, i) => sqsRecord(i % 2 === 0 ? JSON.stringify(e) : snsWrapped(e)));
+    expect(await purge(sqsEvent(records), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect((await database.counts()).outbox).toBe(0);
+    // A redelivery finds nothing to delete and still succeeds.
+    expect(await purge(sqsEvent(records), lambdaContext())).toEqual({ batchItemFailures: [] });
+  });
+});
+
+describe("reproject", () => {
+  it("restores, after every Redis key is deleted, the views the projector had built", async () => {
+    // Start from an empty history, so every order below is also an event we project.
+    await database.db.deleteFrom("outbox").execute();
+    await database.db.deleteFrom("order").execute();
+    await redis.flush();
+    for (let i = 0; i < 30; i++) {
+      const response = await placeOrder(
+        postOrder({ id_client: (i % 3) + 1, products: [{ id_product: (i % 3) + 1, quantity: (i % 4) + 1 }] }),
+      );
+      expect(response.statusCode).toBe(200);
+    }
+    // Project every event the orders produced (placed since the database was created).
+    const envelopes = await outboxEnvelopes();
+    const response = await project(sqsEvent(envelopes.map((e) => sqsRecord(JSON.stringify(e)))), lambdaContext());
+    expect(response.batchItemFailures).toEqual([]);
+    const projected = await Promise.all([1, 2, 3].map(async (id) => (await getClient(getEvent(String(id)))).body));
+    const projectedViews = await Promise.all([1, 2, 3].map((id) => views.get(id)()));
+
+    await redis.flush();
+    expect(await redis.keys()).toEqual([]);
+    expect((await getClient(getEvent("1"))).statusCode).toBe(404);
+
+    const summary = await reprojectAll({ db: database.db, views, pageSize: 2 });
+    expect(summary.clients).toBe(3);
+
+    expect(await Promise.all([1, 2, 3].map(async (id) => (await getClient(getEvent(String(id)))).body))).toEqual(projected);
+    expect(await Promise.all([1, 2, 3].map((id) => views.get(id)()))).toEqual(projectedViews);
+
+    // The rebuilt markers absorb a late redelivery of an event the rebuild already counts.
+    const again = await project(sqsEvent([sqsRecord(JSON.stringify(envelopes[0]))]), lambdaContext());
+    expect(again.batchItemFailures).toEqual([]);
+    expect(await Promise.all([1, 2, 3].map((id) => views.get(id)()))).toEqual(projectedViews);
+  });
+});

@@ -1,0 +1,62 @@
+import { type Kysely, sql } from "kysely";
+import type { ClientView } from "../../domain/client-view";
+import { cents } from "../../domain/money";
+import type { Database } from "./schema";
+
+export interface RebuiltView {
+  readonly view: ClientView;
+  /** Events inside the redelivery window, to be marked applied so a late copy adds nothing. */
+  readonly eventIds: ReadonlyArray<string>;
+}
+
+interface Row {
+  client_id: number;
+  name: string;
+  email: string;
+  total_cents: number;
+  order_count: number;
+  last_purchase: number;
+  profile_at_ms: number;
+  profile_event_id: string;
+  recent_event_ids: string[] | null;
+}
+
+/**
+ * Every client view as the projector would build it, computed by ONE aggregate over the
+ * command database (the source of truth), a page of clients at a time (keyset by id).
+ * The profile is the client's current name and email, stamped with the latest order's
+ * (placed_at, event_id), the same order the projector's last-writer-wins uses.
+ */
+export const rebuildViews = async (
+  db: Kysely<Database>,
+  afterClientId: number,
+  limit: number,
+  markerWindowSeconds: number,
+): Promise<ReadonlyArray<RebuiltView>> => {
+  const result = await sql<Row>`
+    SELECT c.id AS client_id, c.name, c.email,
+           sum(o.total_cents)::bigint AS total_cents,
+           count(*)::int AS order_count,
+           floor(extract(epoch FROM max(o.placed_at)))::bigint AS last_purchase,
+           floor(extract(epoch FROM max(o.placed_at)) * 1000)::bigint AS profile_at_ms,
+           (array_agg(o.event_id::text ORDER BY o.placed_at DESC, o.event_id DESC))[1] AS profile_event_id,
+           array_agg(o.event_id::text) FILTER (WHERE o.placed_at > now() - make_interval(secs => ${markerWindowSeconds})) AS recent_event_ids
+      FROM client c
+      JOIN "order" o ON o.client_id = c.id
+     WHERE c.id > ${afterClientId}
+     GROUP BY c.id
+     ORDER BY c.id
+     LIMIT ${limit}`.execute(db);
+  return result.rows.map((row) => ({
+    view: {
+      clientId: row.client_id,
+      name: row.name,
+      email: row.email,
+      totalCents: cents(row.total_cents),
+      orderCount: row.order_count,
+      lastPurchase: row.last_purchase,
+      profileVersion: { occurredAtMs: row.profile_at_ms, eventId: row.profile_event_id },
+    },
+    eventIds: row.recent_event_ids ?? [],
+  }));
+};

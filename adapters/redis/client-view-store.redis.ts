@@ -1,0 +1,156 @@
+import * as O from "fp-ts/Option";
+import * as TE from "fp-ts/TaskEither";
+import type { Redis, Result } from "ioredis";
+import type { ClientView } from "../../domain/client-view";
+import { type DomainError, unavailable } from "../../domain/errors";
+import { cents } from "../../domain/money";
+import type { ClientId } from "../../domain/order";
+import type { OrderPlaced } from "../../domain/outbox-event";
+import type { ApplyOutcome, ClientViewStore } from "../../domain/ports";
+
+/** Longer than any redelivery window: SQS keeps a message at most 14 days. */
+export const APPLIED_MARKER_TTL_SECONDS = 14 * 24 * 60 * 60;
+
+/**
+ * Keys share the client id as a hash tag (`{42}`), so a client's view and its markers live
+ * in one slot and one script may touch them all, on a cluster too.
+ */
+export const viewKey = (clientId: ClientId): string => `client:{${clientId}}`;
+export const markerKey = (clientId: ClientId, eventId: string): string => `applied:{${clientId}}:${eventId.toLowerCase()}`;
+
+/**
+ * Applies one OrderPlaced event, atomically on the server (a script runs alone). Timeline
+ * of the race this closes, which the original sample loses:
+ *   A: GET total=10          B: GET total=10
+ *   A: SET total=10+5        B: SET total=10+7   -> 17, A's 5 is lost
+ * Here the read and the write are one step, and the marker makes a redelivery a no-op:
+ *   SET marker NX fails -> return 0 (duplicate), nothing else happens.
+ * Profile fields are last-writer-wins by (occurred_at_ms, event_id), compared numerically
+ * and then bytewise, exactly as the domain reducer does.
+ *
+ * KEYS[1] view hash, KEYS[2] marker
+ * ARGV: client_id, total_cents, placed_at, name, email, occurred_at_ms, event_id, ttl
+ */
+const APPLY_SCRIPT = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[8]) then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], 'total_cents', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'order_count', 1)
+local last = redis.call('HGET', KEYS[1], 'last_purchase')
+if not last or tonumber(ARGV[3]) > tonumber(last) then
+  redis.call('HSET', KEYS[1], 'last_purchase', ARGV[3])
+end
+local at = redis.call('HGET', KEYS[1], 'profile_at_ms')
+local id = redis.call('HGET', KEYS[1], 'profile_event_id')
+local candidate = tonumber(ARGV[6])
+if not at or candidate > tonumber(at) or (candidate == tonumber(at) and ARGV[7] > id) then
+  redis.call('HSET', KEYS[1], 'client_id', ARGV[1], 'name', ARGV[4], 'email', ARGV[5],
+    'profile_at_ms', ARGV[6], 'profile_event_id', ARGV[7])
+end
+return 1
+`;
+
+/**
+ * Replaces a view whole (used by `reproject`): readers see the old view or the new one,
+ * never a half-written hash. Marks the events it includes as applied.
+ *
+ * KEYS[1] view hash, KEYS[2..] markers
+ * ARGV: ttl, then the hash's field/value pairs
+ */
+const REPLACE_SCRIPT = `
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], '1', 'EX', ARGV[1])
+end
+return #KEYS - 1
+`;
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    applyClientEvent(
+      view: string,
+      marker: string,
+      ...args: ReadonlyArray<string | number>
+    ): Result<number, Context>;
+    replaceClientView(numberOfKeys: number, ...keysAndArgs: ReadonlyArray<string | number>): Result<number, Context>;
+  }
+}
+
+/** Registers the scripts on a connection (ioredis sends EVALSHA and falls back to EVAL). */
+export const defineScripts = (redis: Redis): Redis => {
+  if (typeof redis.applyClientEvent !== "function") {
+    redis.defineCommand("applyClientEvent", { numberOfKeys: 2, lua: APPLY_SCRIPT });
+    redis.defineCommand("replaceClientView", { lua: REPLACE_SCRIPT });
+  }
+  return redis;
+};
+
+const parseView = (clientId: ClientId, hash: Record<string, string>): O.Option<ClientView> => {
+  if (hash.total_cents === undefined) return O.none;
+  return O.some({
+    clientId,
+    name: hash.name ?? "",
+    email: hash.email ?? "",
+    totalCents: cents(Number(hash.total_cents)),
+    lastPurchase: Number(hash.last_purchase ?? 0),
+    orderCount: Number(hash.order_count ?? 0),
+    profileVersion: { occurredAtMs: Number(hash.profile_at_ms ?? 0), eventId: hash.profile_event_id ?? "" },
+  });
+};
+
+export const viewToHash = (view: ClientView): ReadonlyArray<string | number> => [
+  "client_id", view.clientId,
+  "name", view.name,
+  "email", view.email,
+  "total_cents", view.totalCents,
+  "order_count", view.orderCount,
+  "last_purchase", view.lastPurchase,
+  "profile_at_ms", view.profileVersion.occurredAtMs,
+  "profile_event_id", view.profileVersion.eventId,
+];
+
+export interface RedisClientViewStore extends ClientViewStore {
+  /** Replaces each view whole and marks the given events applied (for `reproject`). */
+  readonly replace: (
+    views: ReadonlyArray<{ readonly view: ClientView; readonly eventIds: ReadonlyArray<string> }>,
+  ) => TE.TaskEither<DomainError, number>;
+}
+
+export const createClientViewStore = (connection: Redis): RedisClientViewStore => {
+  const redis = defineScripts(connection);
+  return {
+    apply: (event: OrderPlaced) =>
+      TE.tryCatch(async (): Promise<ApplyOutcome> => {
+        const { payload } = event;
+        const applied = await redis.applyClientEvent(
+          viewKey(payload.clientId),
+          markerKey(payload.clientId, event.eventId),
+          payload.clientId,
+          payload.totalCents,
+          payload.placedAt,
+          payload.clientName,
+          payload.clientEmail,
+          Date.parse(event.occurredAt),
+          event.eventId.toLowerCase(),
+          APPLIED_MARKER_TTL_SECONDS,
+        );
+        return applied === 1 ? "applied" : "duplicate";
+      }, unavailable("apply event to client view")),
+    get: (clientId) =>
+      TE.tryCatch(async () => parseView(clientId, await redis.hgetall(viewKey(clientId))), unavailable("read client view")),
+    replace: (views) =>
+      TE.tryCatch(async () => {
+        const pipeline = redis.pipeline();
+        for (const { view, eventIds } of views) {
+          const keys = [viewKey(view.clientId), ...eventIds.map((id) => markerKey(view.clientId, id))];
+          pipeline.replaceClientView(keys.length, ...keys, APPLIED_MARKER_TTL_SECONDS, ...viewToHash(view));
+        }
+        const results = (await pipeline.exec()) ?? [];
+        const failure = results.find(([error]) => error !== null);
+        if (failure) throw failure[0];
+        return views.length;
+      }, unavailable("replace client views")),
+  };
+};

@@ -1,0 +1,37 @@
+import { Redis } from "ioredis";
+
+/**
+ * Where the read model is, read once at cold start:
+ * - `REDIS_URL` (local runtime, tests; `rediss://` for TLS);
+ * - on AWS, `REDIS_HOST` (+ `REDIS_PORT`) and `REDIS_AUTH_SECRET_ARN`, a secret whose
+ *   `authToken` is ElastiCache's AUTH token; TLS always.
+ */
+export type RedisConfig =
+  | { readonly kind: "url"; readonly url: string }
+  | { readonly kind: "secret"; readonly host: string; readonly port: number; readonly secretArn: string };
+
+export const readRedisConfig = (env: NodeJS.ProcessEnv): RedisConfig => {
+  if (env.REDIS_URL) return { kind: "url", url: env.REDIS_URL };
+  const missing = ["REDIS_HOST", "REDIS_AUTH_SECRET_ARN"].filter((name) => !env[name]);
+  if (missing.length > 0) throw new Error(`redis configuration missing: set REDIS_URL, or ${missing.join(" and ")} (with optional REDIS_PORT)`);
+  const port = Number(env.REDIS_PORT ?? "6379");
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`REDIS_PORT is not a port: ${env.REDIS_PORT}`);
+  return { kind: "secret", host: env.REDIS_HOST as string, port, secretArn: env.REDIS_AUTH_SECRET_ARN as string };
+};
+
+const COMMON = {
+  // Fail a command fast instead of queueing it forever while Redis is away: SQS redelivers.
+  maxRetriesPerRequest: 2,
+  connectTimeout: 5_000,
+  enableAutoPipelining: true,
+} as const;
+
+export const connectRedis = async (
+  config: RedisConfig,
+  readSecret: (id: string) => Promise<Record<string, unknown>>,
+): Promise<Redis> => {
+  if (config.kind === "url") return new Redis(config.url, COMMON);
+  const { authToken } = await readSecret(config.secretArn);
+  if (typeof authToken !== "string") throw new Error(`secret ${config.secretArn} lacks a string authToken`);
+  return new Redis({ ...COMMON, host: config.host, port: config.port, password: authToken, tls: {} });
+};

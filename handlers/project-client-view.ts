@@ -1,0 +1,44 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { isLeft } from "fp-ts/Either";
+import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
+import { OrderPlaced } from "../domain/outbox-event";
+import type { ClientViewStore } from "../domain/ports";
+import { logger } from "./logger";
+import { sharedRedis } from "./redis";
+import { envelopeOf } from "./sqs-message";
+
+export interface ProjectClientViewDeps {
+  readonly views: ClientViewStore;
+}
+
+/**
+ * SQS -> Redis read model. Each message is applied on its own; only the failed ones are
+ * reported (ReportBatchItemFailures), so one poison message does not fail its batch.
+ * Events of a type this version does not project are acknowledged and logged, not retried.
+ */
+export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientViewDeps>) => {
+  const processor = new BatchProcessor(EventType.SQS);
+  const project = async (record: SQSRecord): Promise<string> => {
+    const envelope = envelopeOf(record);
+    const event = OrderPlaced.decode(envelope);
+    if (isLeft(event)) {
+      logger.warn("event type not projected; acknowledged", {
+        eventId: envelope.eventId,
+        eventType: envelope.eventType,
+        eventVersion: envelope.eventVersion,
+        messageId: record.messageId,
+      });
+      return "ignored";
+    }
+    const outcome = await (await deps()).views.apply(event.right)();
+    if (isLeft(outcome)) throw new Error(`${outcome.left.code}: ${String(outcome.left.code === "Unavailable" ? outcome.left.cause : "")}`);
+    logger.debug("event projected", { eventId: envelope.eventId, outcome: outcome.right });
+    return outcome.right;
+  };
+  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, project, processor, { context });
+};
+
+/** Lambda entry point (SQS "projection" queue). */
+export const handler = makeProjectClientViewHandler(async () => ({ views: createClientViewStore(await sharedRedis()) }));

@@ -1,0 +1,25 @@
+import type { SQSRecord } from "aws-lambda";
+import { isLeft } from "fp-ts/Either";
+import { OutboxEnvelope } from "../domain/outbox-event";
+import { toIssues } from "../domain/validation";
+
+/**
+ * The OutboxEvent in an SQS message, delivered raw (RawMessageDelivery) or inside the SNS
+ * envelope (`{"Type": "Notification", "Message": "<json>"}`). Throws on anything else: the
+ * batch processor then reports the message as failed, and after the redrive limit it goes
+ * to the dead-letter queue.
+ */
+export const envelopeOf = (record: Pick<SQSRecord, "body">): OutboxEnvelope => {
+  let message: unknown = JSON.parse(record.body);
+  if (typeof message === "object" && message !== null && (message as { Type?: unknown }).Type === "Notification") {
+    const inner = (message as { Message?: unknown }).Message;
+    if (typeof inner !== "string") throw new Error("SNS notification without a string Message");
+    message = JSON.parse(inner);
+  }
+  const decoded = OutboxEnvelope.decode(message);
+  if (isLeft(decoded)) {
+    const problems = toIssues(decoded.left).map((issue) => `${issue.path}: ${issue.message}`);
+    throw new Error(`not an OutboxEvent: ${problems.join("; ")}`);
+  }
+  return decoded.right;
+};
