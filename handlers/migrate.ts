@@ -1,5 +1,7 @@
 import type { Kysely } from "kysely";
 import { migrateToLatest } from "../adapters/postgres/migrate";
+import { readJsonSecret } from "../adapters/aws/secrets";
+import { ensureReplicationUser, type ReplicationUser } from "../adapters/postgres/replication-user";
 import type { Database } from "../adapters/postgres/schema";
 import { seed } from "../adapters/postgres/seed";
 import { sharedDb } from "./database";
@@ -12,10 +14,22 @@ export interface MigrateResult {
 }
 
 /** Migrations to latest, then the seed; safe to run any number of times. */
-export const migrateAndSeed = async (db: Kysely<Database>): Promise<MigrateResult> => {
+export const migrateAndSeed = async (db: Kysely<Database>, replicationUser?: ReplicationUser): Promise<MigrateResult> => {
   const { migrations } = await migrateToLatest(db);
   const seeded = await seed(db);
+  if (replicationUser !== undefined) await ensureReplicationUser(db, replicationUser);
   return { migrations, ...seeded };
+};
+
+/** The log tailer's user, from the secret named by REPLICATION_SECRET_ARN (on AWS). */
+const replicationUserFromEnv = async (): Promise<ReplicationUser | undefined> => {
+  const secretArn = process.env.REPLICATION_SECRET_ARN;
+  if (!secretArn) return undefined;
+  const { username, password } = await readJsonSecret(secretArn);
+  if (typeof username !== "string" || typeof password !== "string") {
+    throw new Error(`secret ${secretArn} lacks a string username and password`);
+  }
+  return { username, password };
 };
 
 /**
@@ -23,7 +37,7 @@ export const migrateAndSeed = async (db: Kysely<Database>): Promise<MigrateResul
  * runtime at start). Throws on failure so the deploy stops instead of going on half-migrated.
  */
 export const handler = async (): Promise<MigrateResult> => {
-  const result = await migrateAndSeed(await sharedDb(1));
+  const result = await migrateAndSeed(await sharedDb(1), await replicationUserFromEnv());
   logger.info("database migrated", { ...result });
   return result;
 };

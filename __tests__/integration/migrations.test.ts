@@ -58,3 +58,33 @@ describe("migrations", () => {
     }
   });
 });
+
+describe("the replication user for log tailing", () => {
+  let database: TestDatabase;
+  beforeAll(async () => (database = await freshDatabase(2)));
+  afterAll(async () => database.drop());
+
+  it("is created idempotently, may replicate and read the outbox, and nothing else", async () => {
+    const username = `tailer_${Date.now()}`;
+    await migrateAndSeed(database.db, { username, password: "first 'quoted' password" });
+    await migrateAndSeed(database.db, { username, password: "second password" });
+
+    const role = await sql<{ rolreplication: boolean; rolcanlogin: boolean; rolsuper: boolean }>`
+      SELECT rolreplication, rolcanlogin, rolsuper FROM pg_roles WHERE rolname = ${username}`.execute(database.db);
+    expect(role.rows).toEqual([{ rolreplication: true, rolcanlogin: true, rolsuper: false }]);
+
+    const { Client } = await import("pg");
+    const url = new URL(database.url);
+    url.username = username;
+    url.password = "second password";
+    const tailer = new Client({ connectionString: url.toString() });
+    await tailer.connect();
+    try {
+      await expect(tailer.query("SELECT count(*) FROM outbox")).resolves.toBeDefined();
+      await expect(tailer.query('SELECT count(*) FROM "order"')).rejects.toThrow(/permission denied/);
+    } finally {
+      await tailer.end();
+      await sql.raw(`DROP OWNED BY ${username}; DROP ROLE ${username}`).execute(database.db);
+    }
+  });
+});

@@ -1,0 +1,32 @@
+import { type Kysely, sql } from "kysely";
+import type { Database } from "./schema";
+
+export interface ReplicationUser {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Renders a statement with identifiers and literals quoted by the server itself (format %I, %L). */
+const formatted = async (db: Kysely<Database>, template: string, ...args: ReadonlyArray<string>): Promise<string> => {
+  const placeholders = args.map((_, i) => sql`${args[i]}::text`);
+  const result = await sql<{ statement: string }>`SELECT format(${template}, ${sql.join(placeholders)}) AS statement`.execute(db);
+  return result.rows[0]!.statement;
+};
+
+/**
+ * The user that log tailing connects as (DMS on AWS): it may log in, replicate and read
+ * the outbox, nothing else. DMS cannot use the RDS-managed master secret, so the deploy's
+ * migrate step creates this user from its own secret. Idempotent; a changed password is
+ * applied. On RDS/Aurora replication is the `rds_replication` role; elsewhere the
+ * REPLICATION attribute.
+ */
+export const ensureReplicationUser = async (db: Kysely<Database>, user: ReplicationUser): Promise<void> => {
+  const exists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_roles WHERE rolname = ${user.username}`.execute(db);
+  const verb = exists.rows[0]?.n === 1 ? "ALTER" : "CREATE";
+  await sql.raw(await formatted(db, `${verb} ROLE %I LOGIN PASSWORD %L`, user.username, user.password)).execute(db);
+  const rds = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_roles WHERE rolname = 'rds_replication'`.execute(db);
+  const grant = rds.rows[0]?.n === 1 ? "GRANT rds_replication TO %I" : "ALTER ROLE %I REPLICATION";
+  await sql.raw(await formatted(db, grant, user.username)).execute(db);
+  await sql.raw(await formatted(db, "GRANT USAGE ON SCHEMA public TO %I", user.username)).execute(db);
+  await sql.raw(await formatted(db, "GRANT SELECT ON public.outbox TO %I", user.username)).execute(db);
+};
