@@ -1,25 +1,21 @@
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
 import { OrderPlaced } from "../domain/outbox-event";
 import type { ClientViewStore } from "../domain/ports";
 import { logger } from "./logger";
 import { sharedRedis } from "./redis";
-import { envelopeOf } from "./sqs-message";
+import { envelopeOf, sqsBatchHandler } from "./sqs-message";
 
 export interface ProjectClientViewDeps {
   readonly views: ClientViewStore;
 }
 
 /**
- * SQS -> Redis read model. Each message is applied on its own; only the failed ones are
- * reported (ReportBatchItemFailures), so one poison message does not fail its batch.
- * Events of a type this version does not project are acknowledged and logged, not retried.
+ * SQS -> Redis read model, one message at a time with partial batch failures. Events of a type this version does not project are acknowledged and logged, not retried.
  */
-export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientViewDeps>) => {
-  const processor = new BatchProcessor(EventType.SQS);
-  const project = async (record: SQSRecord): Promise<string> => {
+export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientViewDeps>) =>
+  sqsBatchHandler(async (record: SQSRecord): Promise<string> => {
     const envelope = envelopeOf(record);
     const event = OrderPlaced.decode(envelope);
     if (isLeft(event)) {
@@ -35,10 +31,7 @@ export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientVi
     if (isLeft(outcome)) throw new Error(`${outcome.left.code}: ${String(outcome.left.code === "Unavailable" ? outcome.left.cause : "")}`);
     logger.debug("event projected", { eventId: envelope.eventId, outcome: outcome.right });
     return outcome.right;
-  };
-  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, project, processor, { context });
-};
+  });
 
 /** Lambda entry point (SQS "projection" queue). */
 export const handler = makeProjectClientViewHandler(async () => ({ views: createClientViewStore(await sharedRedis()) }));

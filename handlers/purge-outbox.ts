@@ -1,29 +1,24 @@
-import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
 import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely";
 import type { OutboxJanitor } from "../domain/ports";
 import { sharedDb } from "./database";
 import { logger } from "./logger";
-import { envelopeOf } from "./sqs-message";
+import { envelopeOf, sqsBatchHandler } from "./sqs-message";
 
 export interface PurgeOutboxDeps {
   readonly janitor: OutboxJanitor;
 }
 
 /** SQS "outbox-purge" -> DELETE the delivered events' outbox rows; partial batch failures. */
-export const makePurgeOutboxHandler = (deps: () => Promise<PurgeOutboxDeps>) => {
-  const processor = new BatchProcessor(EventType.SQS);
-  const purge = async (record: SQSRecord): Promise<number> => {
+export const makePurgeOutboxHandler = (deps: () => Promise<PurgeOutboxDeps>) =>
+  sqsBatchHandler(async (record: SQSRecord): Promise<number> => {
     const envelope = envelopeOf(record);
     const deleted = await (await deps()).janitor.purge([envelope.eventId])();
     if (isLeft(deleted)) throw new Error(`${deleted.left.code}: could not purge ${envelope.eventId}`);
     logger.debug("outbox row purged", { eventId: envelope.eventId, deleted: deleted.right });
     return deleted.right;
-  };
-  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, purge, processor, { context });
-};
+  });
 
 /** Lambda entry point (SQS "outbox-purge" queue). */
 export const handler = makePurgeOutboxHandler(async () => ({ janitor: createOutboxJanitor(await sharedDb()) }));

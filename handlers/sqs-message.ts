@@ -1,4 +1,5 @@
-import type { SQSRecord } from "aws-lambda";
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
 import { OutboxEnvelope } from "../domain/outbox-event";
 import { toIssues } from "../domain/validation";
@@ -22,4 +23,14 @@ export const envelopeOf = (record: Pick<SQSRecord, "body">): OutboxEnvelope => {
     throw new Error(`not an OutboxEvent: ${problems.join("; ")}`);
   }
   return decoded.right;
+};
+
+/**
+ * An SQS consumer that handles each message on its own and reports only the failed ones
+ * (ReportBatchItemFailures), so one poison message does not fail its batch.
+ */
+export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unknown>) => {
+  const processor = new BatchProcessor(EventType.SQS);
+  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, handleRecord, processor, { context });
 };

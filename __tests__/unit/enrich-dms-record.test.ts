@@ -1,0 +1,75 @@
+import fc from "fast-check";
+import * as E from "fp-ts/Either";
+import { parseTimestamptz } from "../../adapters/cdc/dms-record";
+import { createMemoryQuarantine } from "../../adapters/cdc/memory-quarantine";
+
+describe("parseTimestamptz: an outbox occurred_at as an ISO instant at millisecond precision", () => {
+  it.each([
+    ["ISO with Z", "2024-02-09T13:20:20.123Z", "2024-02-09T13:20:20.123Z"],
+    ["ISO with an offset", "2024-02-09T18:50:20.123+05:30", "2024-02-09T13:20:20.123Z"],
+    ["ISO without fraction", "2024-02-09T13:20:20Z", "2024-02-09T13:20:20.000Z"],
+    ["DMS's microseconds", "2024-07-29T00:58:17.974340Z", "2024-07-29T00:58:17.974Z"],
+    ["PostgreSQL text, +00", "2024-02-09 13:20:20.123456+00", "2024-02-09T13:20:20.123Z"],
+    ["PostgreSQL text, no offset (UTC)", "2024-02-09 13:20:20.123456", "2024-02-09T13:20:20.123Z"],
+    ["PostgreSQL text, +05:30", "2024-02-09 18:50:20.5+05:30", "2024-02-09T13:20:20.500Z"],
+    ["PostgreSQL text, -03, no fraction", "2024-02-09 10:20:20-03", "2024-02-09T13:20:20.000Z"],
+    ["PostgreSQL text, a historic offset with seconds", "1900-01-01 00:00:00+05:53:28", "1899-12-31T18:06:32.000Z"],
+    ["sub-milliseconds are truncated, never rounded up", "2024-12-31 23:59:59.999999+00", "2024-12-31T23:59:59.999Z"],
+    ["an offset crossing a day, month and year", "2025-01-01 01:00:00+02", "2024-12-31T23:00:00.000Z"],
+    ["a leap day", "2024-02-29 00:00:00+00", "2024-02-29T00:00:00.000Z"],
+    ["a year below 100 (Date.UTC would make it 19xx)", "0099-03-01 00:00:00+00", "0099-03-01T00:00:00.000Z"],
+  ])("reads %s", (_case, text, iso) => {
+    expect(parseTimestamptz(text)).toEqual(E.right(iso));
+  });
+
+  it.each([
+    ["a date alone", "2024-02-09", /expected an ISO-8601 or PostgreSQL timestamp/],
+    ["infinity", "infinity", /expected an ISO-8601 or PostgreSQL timestamp/],
+    ["a BC date", "0044-03-15 12:00:00+00 BC", /expected an ISO-8601 or PostgreSQL timestamp/],
+    ["February 30th", "2024-02-30 00:00:00+00", /not a valid calendar date/],
+    ["a non-leap February 29th", "2023-02-29 00:00:00+00", /not a valid calendar date/],
+    ["month 13", "2024-13-01 00:00:00+00", /not a valid calendar date/],
+    ["hour 24", "2024-02-09 24:00:00+00", /not a valid time of day or offset/],
+    ["minute 60", "2024-02-09 23:60:00+00", /not a valid time of day or offset/],
+    ["an offset of 16 hours", "2024-02-09 12:00:00+16", /not a valid time of day or offset/],
+    ["an instant before year 0", "0000-01-01 00:30:00+01", /instant out of range/],
+    ["an empty string", "", /expected an ISO-8601 or PostgreSQL timestamp/],
+  ])("refuses %s", (_case, text, reason) => {
+    const result = parseTimestamptz(text);
+    expect(E.isLeft(result) && result.left).toMatch(reason);
+  });
+
+  it("agrees with Date.parse on every ISO instant with a Z, whatever its fraction", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(1000, 0, 1), max: Date.UTC(9999, 11, 31) }),
+        fc.integer({ min: 0, max: 999_999 }),
+        (ms, nanosBelowMs) => {
+          const iso = new Date(ms).toISOString().replace("Z", `${String(nanosBelowMs).padStart(6, "0")}Z`);
+          expect(parseTimestamptz(iso)).toEqual(E.right(new Date(ms).toISOString()));
+        },
+      ),
+    );
+  });
+});
+
+describe("the memory quarantine", () => {
+  it("records each put as one batch, in order", async () => {
+    const quarantine = createMemoryQuarantine();
+    const batch = [
+      { raw: { a: 1 }, reason: "one" },
+      { raw: "b", reason: "two" },
+    ];
+    expect(await quarantine.put(batch)()).toEqual(E.right(undefined));
+    expect(await quarantine.put([{ raw: null, reason: "three" }])()).toEqual(E.right(undefined));
+    batch.pop(); // the caller's array is not the quarantine's history
+    expect(quarantine.puts()).toEqual([
+      [
+        { raw: { a: 1 }, reason: "one" },
+        { raw: "b", reason: "two" },
+      ],
+      [{ raw: null, reason: "three" }],
+    ]);
+    expect(quarantine.records().map((r) => r.reason)).toEqual(["one", "two", "three"]);
+  });
+});

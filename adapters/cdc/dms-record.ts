@@ -1,0 +1,320 @@
+import * as E from "fp-ts/Either";
+import { pipe } from "fp-ts/function";
+import * as O from "fp-ts/Option";
+import * as t from "io-ts";
+import { IsoInstant, OutboxEnvelope, Uuid } from "../../domain/outbox-event";
+import { boundedInt } from "../../domain/validation";
+import { preview, reasonOf } from "./decode-reason";
+
+/**
+ * AWS DMS change records in its JSON message format (what DMS writes to Kinesis, and what the
+ * local log tailer writes too), and the one mapping the pipeline needs: an outbox row insert
+ * to the `OutboxEnvelope` every consumer sees. See DESIGN.md section 5.
+ *
+ *   {"data": {...columns...}, "metadata": {"record-type": "data", "operation": "insert", ...}}
+ *   {"control": {...}, "metadata": {"record-type": "control", "operation": "create-table", ...}}
+ *
+ * Only the metadata the decision needs is required; the rest (`timestamp`, `transaction-id`,
+ * `partition-key-type`, `stream-position`, ...) is DMS's to change without stopping the pipe.
+ */
+
+export const OUTBOX_SCHEMA = "public";
+export const OUTBOX_TABLE = "outbox";
+
+export const DmsRecordType = t.keyof({ data: null, control: null });
+
+/**
+ * Row operations of data records. An operation outside this list is not skipped: it goes to
+ * the quarantine, so a format change shows up as an alarm instead of as missing events.
+ */
+export const DmsDataOperation = t.keyof({ load: null, insert: null, update: null, delete: null });
+export type DmsDataOperation = t.TypeOf<typeof DmsDataOperation>;
+
+const DmsRecordHeader = t.type({ metadata: t.type({ "record-type": DmsRecordType }) }, "DmsRecord");
+
+export const DmsDataRecord = t.type(
+  {
+    data: t.UnknownRecord,
+    metadata: t.type({
+      "record-type": t.literal("data"),
+      operation: DmsDataOperation,
+      "schema-name": t.string,
+      "table-name": t.string,
+    }),
+  },
+  "DmsDataRecord",
+);
+export type DmsDataRecord = t.TypeOf<typeof DmsDataRecord>;
+
+/** Control records (table definitions, DDL): published samples show a `control` object, or none at all. */
+export const DmsControlRecord = t.type(
+  {
+    metadata: t.type({
+      "record-type": t.literal("control"),
+      operation: t.string,
+      "schema-name": t.string,
+      "table-name": t.string,
+    }),
+  },
+  "DmsControlRecord",
+);
+export type DmsControlRecord = t.TypeOf<typeof DmsControlRecord>;
+
+export type DmsRecord = DmsDataRecord | DmsControlRecord;
+
+/** Decodes the envelope of any DMS record; `left` names every field that is wrong. */
+export const decodeDmsRecord = (record: unknown): E.Either<string, DmsRecord> =>
+  pipe(
+    DmsRecordHeader.decode(record),
+    E.chain((header): t.Validation<DmsRecord> =>
+      header.metadata["record-type"] === "data" ? DmsDataRecord.decode(record) : DmsControlRecord.decode(record),
+    ),
+    E.mapLeft((errors) => `not a DMS record: ${reasonOf(errors)}`),
+  );
+
+// ---- column codecs: what DMS does to the outbox's PostgreSQL types ----
+
+const PositiveInt = boundedInt("PositiveInt", 1, Number.MAX_SAFE_INTEGER);
+
+/** `integer` columns are numbers, but a numeric string (e.g. from a text-typed mapping) is the same value. */
+const EventVersion = new t.Type<number, number, unknown>(
+  "EventVersion",
+  PositiveInt.is,
+  (u, c) =>
+    typeof u === "string" && /^\d{1,15}$/.test(u)
+      ? PositiveInt.validate(Number(u), c)
+      : typeof u === "number"
+        ? PositiveInt.validate(u, c)
+        : t.failure(u, c, `expected a positive integer or numeric string, got ${preview(u)}`),
+  t.identity,
+);
+
+/** The aggregate id is text in the table; a number (a numeric mapping upstream) means the same id. */
+const AggregateId = new t.Type<string, string, unknown>(
+  "AggregateId",
+  (u): u is string => typeof u === "string",
+  (u, c) =>
+    typeof u === "string"
+      ? t.success(u)
+      : typeof u === "number" && Number.isFinite(u)
+        ? t.success(String(u))
+        : t.failure(u, c, `expected a string or number, got ${preview(u)}`),
+  t.identity,
+);
+
+const TIMESTAMPTZ =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|([+-])(\d{2})(?::?(\d{2}))?(?::?(\d{2}))?)?$/;
+
+/**
+ * A `timestamptz` as an ISO instant at millisecond precision (`2024-02-09T13:20:20.123Z`).
+ * Accepts ISO-8601 and PostgreSQL's text output (`2024-02-09 13:20:20.123456+00`, `+05:30`,
+ * historic `+05:53:28` offsets); no offset is read as UTC, the zone DMS and our tailer
+ * render instants in.
+ * Sub-millisecond digits are truncated, as `Date` does. Pure: no clock, no locale.
+ */
+export const parseTimestamptz = (text: string): E.Either<string, IsoInstant> => {
+  const m = TIMESTAMPTZ.exec(text);
+  if (m === null) return E.left(`expected an ISO-8601 or PostgreSQL timestamp, got ${preview(text)}`);
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const millis = Number((m[7] ?? "").padEnd(3, "0").slice(0, 3));
+  const sign = m[9] === "-" ? -1 : 1;
+  const [offsetH, offsetM, offsetS] = [m[10], m[11], m[12]].map((part) => Number(part ?? "0")) as [number, number, number];
+  if (hour > 23 || minute > 59 || second > 59 || offsetH > 15 || offsetM > 59 || offsetS > 59) {
+    return E.left(`not a valid time of day or offset: ${preview(text)}`);
+  }
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0..99 to 1900..1999.
+  const local = new Date(0);
+  local.setUTCFullYear(year, month - 1, day);
+  if (local.getUTCFullYear() !== year || local.getUTCMonth() !== month - 1 || local.getUTCDate() !== day) {
+    return E.left(`not a valid calendar date: ${preview(text)}`);
+  }
+  local.setUTCHours(hour, minute, second, millis);
+  const offsetMs = sign * ((offsetH * 60 + offsetM) * 60 + offsetS) * 1000;
+  const iso = new Date(local.getTime() - offsetMs).toISOString();
+  return IsoInstant.is(iso) ? E.right(iso) : E.left(`instant out of range: ${preview(text)}`);
+};
+
+const OccurredAt = new t.Type<IsoInstant, string, unknown>(
+  "OccurredAt",
+  IsoInstant.is,
+  (u, c) =>
+    typeof u === "string"
+      ? pipe(
+          parseTimestamptz(u),
+          E.match((reason) => t.failure(u, c, reason), t.success),
+        )
+      : t.failure(u, c, `expected a timestamp string, got ${preview(u)}`),
+  t.identity,
+);
+
+/**
+ * DMS writes `jsonb` columns as JSON text. An object is accepted too (a mapping that already
+ * parsed it); a string that is not JSON is a broken record, never a string payload.
+ */
+const JsonbPayload = new t.Type<unknown, unknown, unknown>(
+  "JsonbPayload",
+  t.unknown.is,
+  (u, c) => {
+    if (typeof u === "object" && u !== null) return t.success(u);
+    if (typeof u !== "string") return t.failure(u, c, `expected JSON text or an object, got ${preview(u)}`);
+    try {
+      return t.success(JSON.parse(u) as unknown);
+    } catch (cause) {
+      return t.failure(u, c, `not valid JSON (${cause instanceof Error ? cause.message : String(cause)}): ${preview(u)}`);
+    }
+  },
+  t.identity,
+);
+
+/** The outbox columns of an insert, whitelisted: other columns never reach the envelope. */
+const OutboxColumns = t.type(
+  {
+    id: Uuid,
+    event_type: t.string,
+    event_version: EventVersion,
+    aggregate_type: t.string,
+    aggregate_id: AggregateId,
+    occurred_at: OccurredAt,
+    payload: JsonbPayload,
+  },
+  "OutboxColumns",
+);
+
+const isOutboxTable = (metadata: DmsDataRecord["metadata"]): boolean =>
+  metadata["schema-name"] === OUTBOX_SCHEMA && metadata["table-name"] === OUTBOX_TABLE;
+
+/** Column paths in reasons read `data.<column>`, as in the record. */
+const OutboxRowData = t.type({ data: OutboxColumns }, "OutboxRowData");
+
+/** An outbox row image as an envelope; `left` names each offending column as `data.<column>`. */
+export const envelopeFromOutboxColumns = (data: Record<string, unknown>): E.Either<string, OutboxEnvelope> =>
+  pipe(
+    OutboxRowData.decode({ data }),
+    E.mapLeft((errors) => `invalid outbox row: ${reasonOf(errors)}`),
+    E.chain(({ data: row }) =>
+      pipe(
+        // Every field is already valid by construction; decoding again keeps the two codecs honest.
+        OutboxEnvelope.decode({
+          eventId: row.id,
+          eventType: row.event_type,
+          eventVersion: row.event_version,
+          aggregateType: row.aggregate_type,
+          aggregateId: row.aggregate_id,
+          occurredAt: row.occurred_at,
+          payload: row.payload,
+        }),
+        E.mapLeft((errors) => `invalid outbox envelope: ${reasonOf(errors)}`),
+      ),
+    ),
+  );
+
+const isDataRecord = (record: DmsRecord): record is DmsDataRecord => record.metadata["record-type"] === "data";
+
+/**
+ * `some(envelope)` for a new outbox row (`insert` from CDC, `load` from a full load);
+ * `none` for every other well-formed record, skipped on purpose (the purge's deletes,
+ * control records, other tables); `left(reason)` for anything that cannot be trusted.
+ */
+export const outboxEventFromDmsRecord = (record: unknown): E.Either<string, O.Option<OutboxEnvelope>> =>
+  pipe(
+    decodeDmsRecord(record),
+    E.chain((decoded) => {
+      if (!isDataRecord(decoded)) return E.right(O.none);
+      const { data, metadata } = decoded;
+      if (!isOutboxTable(metadata)) return E.right(O.none);
+      if (metadata.operation !== "insert" && metadata.operation !== "load") return E.right(O.none);
+      return pipe(envelopeFromOutboxColumns(data), E.map(O.some));
+    }),
+  );
+
+// ---- the other direction: render an outbox row as DMS would (the local log tailer) ----
+
+/** An outbox row as read from the table (or decoded from the WAL): `payload` is the JSON value. */
+export interface OutboxRowImage {
+  readonly id: string;
+  readonly aggregate_type: string;
+  readonly aggregate_id: string;
+  readonly event_type: string;
+  readonly event_version: number;
+  readonly payload: unknown;
+  /** A `Date`, or PostgreSQL's text form as the WAL carries it (passed through unchanged). */
+  readonly occurred_at: Date | string;
+}
+
+/** With the default replica identity, the WAL of a delete carries the primary key only. */
+export type OutboxRowKey = Pick<OutboxRowImage, "id">;
+
+export interface DmsChangeMeta {
+  /** PostgreSQL's transaction id (xid); DMS omits it for full-load records. */
+  readonly transactionId: number;
+  /** When the transaction committed; DMS omits it for full-load records. */
+  readonly commitTimestamp: Date;
+  /** When the record was written to the stream; the commit time when absent. */
+  readonly timestamp?: Date;
+  /** 1-based position of the change within its transaction. */
+  readonly transactionRecordId?: number;
+  /** The source position (an LSN), opaque to consumers. */
+  readonly streamPosition?: string;
+}
+
+export interface RenderedDmsDataRecord {
+  readonly data: Record<string, unknown>;
+  readonly metadata: Record<string, unknown>;
+}
+
+/** DMS writes timestamps with microseconds and `Z`; a `Date` has milliseconds. */
+const dmsTimestamp = (date: Date): string => date.toISOString().replace(/Z$/, "000Z");
+
+const OUTBOX_COLUMNS = ["id", "aggregate_type", "aggregate_id", "event_type", "event_version", "payload", "occurred_at"] as const;
+
+/**
+ * Renders an outbox row change the way DMS writes it to Kinesis (JSON message format):
+ * `jsonb` as JSON text, a `Date` as an ISO instant, every column present (null when the
+ * change does not carry it: a delete carries only `id`), `partition-key-type:
+ * attribute-name` because our task maps the Kinesis partition key to `aggregate_id`.
+ * Full-load records carry no transaction metadata, as DMS's own do not.
+ */
+export function dmsRecordForOutboxRow(row: OutboxRowKey, operation: "delete", meta: DmsChangeMeta): RenderedDmsDataRecord;
+export function dmsRecordForOutboxRow(
+  row: OutboxRowImage,
+  operation: "insert" | "load" | "update",
+  meta: DmsChangeMeta,
+): RenderedDmsDataRecord;
+export function dmsRecordForOutboxRow(
+  row: OutboxRowKey | OutboxRowImage,
+  operation: DmsDataOperation,
+  meta: DmsChangeMeta,
+): RenderedDmsDataRecord {
+  const full = operation === "delete" ? undefined : (row as OutboxRowImage);
+  const data: Record<string, unknown> = Object.fromEntries(OUTBOX_COLUMNS.map((column) => [column, null]));
+  data.id = row.id;
+  if (full !== undefined) {
+    data.aggregate_type = full.aggregate_type;
+    data.aggregate_id = full.aggregate_id;
+    data.event_type = full.event_type;
+    data.event_version = full.event_version;
+    data.payload = JSON.stringify(full.payload);
+    data.occurred_at = full.occurred_at instanceof Date ? full.occurred_at.toISOString() : full.occurred_at;
+  }
+  const change =
+    operation === "load"
+      ? {}
+      : {
+          "commit-timestamp": dmsTimestamp(meta.commitTimestamp),
+          "transaction-id": meta.transactionId,
+          ...(meta.transactionRecordId === undefined ? {} : { "transaction-record-id": meta.transactionRecordId }),
+          ...(meta.streamPosition === undefined ? {} : { "stream-position": meta.streamPosition }),
+        };
+  return {
+    data,
+    metadata: {
+      timestamp: dmsTimestamp(meta.timestamp ?? meta.commitTimestamp),
+      "record-type": "data",
+      operation,
+      "partition-key-type": "attribute-name",
+      "schema-name": OUTBOX_SCHEMA,
+      "table-name": OUTBOX_TABLE,
+      ...change,
+    },
+  };
+}

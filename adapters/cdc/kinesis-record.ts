@@ -1,0 +1,61 @@
+import * as E from "fp-ts/Either";
+import { pipe } from "fp-ts/function";
+import * as t from "io-ts";
+import { preview, reasonOf } from "./decode-reason";
+
+/**
+ * A Kinesis record as EventBridge Pipes hands it to an enrichment function: flat, unlike
+ * the `Records[i].kinesis` nesting of a Lambda event source mapping. Only `data` is needed;
+ * the rest is typed when present because it identifies the record in logs.
+ */
+const optional = <C extends t.Mixed>(codec: C) => t.union([codec, t.undefined]);
+
+export const PipesKinesisRecord = t.type(
+  {
+    data: t.string,
+    partitionKey: optional(t.string),
+    sequenceNumber: optional(t.string),
+    eventID: optional(t.string),
+    approximateArrivalTimestamp: optional(t.number),
+  },
+  "PipesKinesisRecord",
+);
+export type PipesKinesisRecord = t.TypeOf<typeof PipesKinesisRecord>;
+
+/**
+ * Canonical base64 with padding, as Kinesis produces it. Buffer.from(s, "base64") would
+ * silently skip foreign characters and decode a corrupted record into different bytes.
+ */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** `fatal`: a byte sequence that is not UTF-8 is a broken record, not text with U+FFFD in it. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The parsed JSON carried by a Pipes Kinesis record; `left` says which step failed. */
+export const jsonFromKinesisRecord = (record: unknown): E.Either<string, unknown> =>
+  pipe(
+    PipesKinesisRecord.decode(record),
+    E.mapLeft((errors) => `not a Kinesis record: ${reasonOf(errors)}`),
+    E.chain(({ data }) =>
+      BASE64.test(data) ? E.right(Buffer.from(data, "base64")) : E.left(`data: not valid base64: ${preview(data)}`),
+    ),
+    E.chain((bytes) =>
+      E.tryCatch(
+        () => utf8.decode(bytes),
+        () => "data: not UTF-8 text",
+      ),
+    ),
+    E.chain((text) =>
+      E.tryCatch(
+        (): unknown => JSON.parse(text),
+        (cause) => `data: not JSON (${cause instanceof Error ? cause.message : String(cause)}): ${preview(text)}`,
+      ),
+    ),
+  );
+
+/** The sequence number of anything that looks like a Kinesis record, for log lines. */
+export const sequenceNumberOf = (record: unknown): string | undefined => {
+  if (typeof record !== "object" || record === null) return undefined;
+  const value = (record as { readonly sequenceNumber?: unknown }).sequenceNumber;
+  return typeof value === "string" ? value : undefined;
+};
