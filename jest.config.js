@@ -14,6 +14,8 @@ const project = (name, extra = {}) => ({
   moduleFileExtensions: ["ts", "js", "json"],
   testMatch: [`<rootDir>/__tests__/${name}/**/*.test.ts`],
   setupFiles: ["<rootDir>/jest.setup-env.js"],
+  // `npm start` keeps PostgreSQL's data (with its own *.snap files) in .local-data/.
+  modulePathIgnorePatterns: ["<rootDir>/.local-data/", "<rootDir>/cdktf.out/", "<rootDir>/scratch/"],
   ...extra,
 });
 

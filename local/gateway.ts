@@ -1,0 +1,147 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+
+export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+export type Authorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+
+export interface Route {
+  readonly method: "GET" | "POST";
+  /** API Gateway resource path, e.g. `/clients/{id_client}`. */
+  readonly resource: string;
+  readonly handler: ProxyHandler;
+}
+
+export interface GatewayOptions {
+  readonly routes: ReadonlyArray<Route>;
+  readonly authorizer: Authorizer;
+  readonly host: string;
+  readonly port: number;
+  readonly stage?: string;
+}
+
+/** API Gateway refuses payloads over 10 MB; we stop reading far earlier (the handler's limit is 64 KiB). */
+const MAX_READ_BYTES = 1024 * 1024;
+
+const matchRoute = (routes: ReadonlyArray<Route>, method: string, path: string) => {
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    const names: string[] = [];
+    const pattern = new RegExp(
+      `^${route.resource.replace(/\{([^}]+)\}/g, (_, name: string) => (names.push(name), "([^/]+)"))}/?$`,
+    );
+    const match = pattern.exec(path);
+    if (match) {
+      return { route, pathParameters: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? "")])) };
+    }
+  }
+  return undefined;
+};
+
+const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+  res.end(body);
+};
+
+const readBody = (req: IncomingMessage): Promise<Buffer | "too-large"> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_READ_BYTES) {
+        resolve("too-large");
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+
+/**
+ * The API Gateway REST API, in the process: real HTTP in, the same proxy events out, the
+ * same Lambda authorizer first. Answers like API Gateway where it answers itself: 401
+ * without credentials, 403 on a Deny, 403 "Missing Authentication Token" for unknown routes.
+ */
+export const startGateway = (options: GatewayOptions): Promise<{ server: Server; url: string }> => {
+  const stage = options.stage ?? "prod";
+  const server = createServer(async (req, res) => {
+    const requestId = randomUUID();
+    try {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      const method = req.method ?? "GET";
+      const found = matchRoute(options.routes, method, url.pathname);
+      if (found === undefined) return send(res, 403, JSON.stringify({ message: "Missing Authentication Token" }));
+
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : (value ?? "")]),
+      );
+      const methodArn = `arn:aws:execute-api:local:000000000000:local/${stage}/${method}${found.route.resource}`;
+      let decision: APIGatewayAuthorizerResult;
+      try {
+        decision = await options.authorizer({
+          type: "REQUEST",
+          methodArn,
+          resource: found.route.resource,
+          path: url.pathname,
+          httpMethod: method,
+          headers,
+          multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+          pathParameters: found.pathParameters,
+          queryStringParameters: Object.fromEntries(url.searchParams),
+          multiValueQueryStringParameters: {},
+          stageVariables: {},
+          requestContext: { requestId, stage, httpMethod: method, resourcePath: found.route.resource } as never,
+        });
+      } catch {
+        return send(res, 401, JSON.stringify({ message: "Unauthorized" }), { "www-authenticate": 'Basic realm="cqrs-outbox"' });
+      }
+      if (!decision.policyDocument.Statement.some((s) => "Effect" in s && s.Effect === "Allow")) {
+        return send(res, 403, JSON.stringify({ message: "User is not authorized to access this resource with an explicit deny" }));
+      }
+
+      const body = await readBody(req);
+      if (body === "too-large") return send(res, 413, JSON.stringify({ message: "Request Entity Too Large" }));
+      const event: APIGatewayProxyEvent = {
+        resource: found.route.resource,
+        path: url.pathname,
+        httpMethod: method,
+        headers,
+        multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+        queryStringParameters: url.searchParams.size > 0 ? Object.fromEntries(url.searchParams) : null,
+        multiValueQueryStringParameters: null,
+        pathParameters: Object.keys(found.pathParameters).length > 0 ? found.pathParameters : null,
+        stageVariables: null,
+        body: body.length > 0 ? body.toString("utf8") : null,
+        isBase64Encoded: false,
+        requestContext: {
+          accountId: "000000000000",
+          apiId: "local",
+          authorizer: { principalId: decision.principalId },
+          protocol: "HTTP/1.1",
+          httpMethod: method,
+          identity: { sourceIp: req.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? null } as never,
+          path: `/${stage}${url.pathname}`,
+          stage,
+          requestId,
+          requestTimeEpoch: Date.now(),
+          resourceId: "local",
+          resourcePath: found.route.resource,
+        },
+      };
+      const result = await found.route.handler(event);
+      send(res, result.statusCode, result.body, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])));
+    } catch (error) {
+      console.error(`gateway: request ${requestId} failed:`, error);
+      send(res, 502, JSON.stringify({ message: "Internal server error" }));
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      const address = server.address() as AddressInfo;
+      resolve({ server, url: `http://${options.host}:${address.port}` });
+    });
+  });
+};
