@@ -15,6 +15,7 @@ export interface EnvironmentConfig {
     readonly withReader: boolean;
     readonly deletionProtection: boolean;
     readonly backupRetentionDays: number;
+    readonly engineVersion: string;
   };
   readonly cache: {
     readonly nodeType: string;
@@ -23,12 +24,32 @@ export interface EnvironmentConfig {
   };
   readonly dms: {
     readonly instanceClass: string;
-    /** `dms-vpc-role` is account-wide: create it only where the account has none. */
-    readonly createVpcRole: boolean;
+    readonly allocatedStorageGb: number;
+    readonly multiAz: boolean;
   };
+  /**
+   * Account-wide singletons (`dms-vpc-role`, `dms-cloudwatch-logs-role`, API Gateway's
+   * CloudWatch role): create them only in the one stack per account that owns them.
+   */
+  readonly accountResources: { readonly dmsRoles: boolean; readonly apiGatewayLogging: boolean };
   readonly stream: { readonly mode: "ON_DEMAND" } | { readonly mode: "PROVISIONED"; readonly shards: number };
   readonly logRetentionDays: number;
   readonly api: { readonly throttleRateLimit: number; readonly throttleBurstLimit: number };
+  readonly network: {
+    /** The VPC's CIDR; subnets are /20s carved from it. */
+    readonly cidr: string;
+  };
+  readonly functions: {
+    /** Reserved concurrency of place-order: the ceiling on connections it can open to Aurora. */
+    readonly placeOrderReservedConcurrency: number;
+    /** Pool size per place-order container (DB_POOL_MAX). */
+    readonly dbPoolMax: number;
+    /** Maximum concurrency of the SQS consumers (2 is SQS's minimum). */
+    readonly projectionMaxConcurrency: number;
+    readonly purgeMaxConcurrency: number;
+  };
+  /** Days a deleted secret is kept; 0 deletes at once, so `cdktf destroy` leaves nothing. */
+  readonly secretRecoveryDays: number;
 }
 
 export interface StateConfig {
@@ -47,22 +68,32 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     name: "dev",
     region: "us-east-1",
     azCount: 2,
-    database: { instanceClass: "db.t4g.medium", withReader: false, deletionProtection: false, backupRetentionDays: 1 },
+    database: { instanceClass: "db.t4g.medium", withReader: false, deletionProtection: false, backupRetentionDays: 1, engineVersion: "16.6" },
     cache: { nodeType: "cache.t4g.micro", replicas: 0 },
-    dms: { instanceClass: "dms.t3.small", createVpcRole: true },
+    dms: { instanceClass: "dms.t3.small", allocatedStorageGb: 20, multiAz: false },
+    accountResources: { dmsRoles: true, apiGatewayLogging: true },
     stream: { mode: "ON_DEMAND" },
     logRetentionDays: 14,
     api: { throttleRateLimit: 50, throttleBurstLimit: 100 },
+    network: { cidr: "10.10.0.0/16" },
+    functions: { placeOrderReservedConcurrency: 10, dbPoolMax: 2, projectionMaxConcurrency: 2, purgeMaxConcurrency: 2 },
+    secretRecoveryDays: 0,
   },
   prod: {
     name: "prod",
     region: "us-east-1",
     azCount: 3,
-    database: { instanceClass: "db.r6g.large", withReader: true, deletionProtection: true, backupRetentionDays: 14 },
+    database: { instanceClass: "db.r6g.large", withReader: true, deletionProtection: true, backupRetentionDays: 14, engineVersion: "16.6" },
     cache: { nodeType: "cache.r7g.large", replicas: 1 },
-    dms: { instanceClass: "dms.r5.large", createVpcRole: false },
+    dms: { instanceClass: "dms.r5.large", allocatedStorageGb: 50, multiAz: true },
+    // Shares its account with dev here, whose stack owns the account-wide roles; set both to
+    // true when prod gets an account of its own.
+    accountResources: { dmsRoles: false, apiGatewayLogging: false },
     stream: { mode: "PROVISIONED", shards: 2 },
     logRetentionDays: 90,
     api: { throttleRateLimit: 500, throttleBurstLimit: 1000 },
+    network: { cidr: "10.20.0.0/16" },
+    functions: { placeOrderReservedConcurrency: 50, dbPoolMax: 2, projectionMaxConcurrency: 10, purgeMaxConcurrency: 2 },
+    secretRecoveryDays: 7,
   },
 };

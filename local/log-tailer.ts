@@ -36,7 +36,8 @@ const ensureSlot = async (options: LogTailerOptions): Promise<void> => {
   }
 };
 
-const microsToDate = (micros: bigint | bigint): Date => new Date(Number((micros as bigint) / 1000n));
+/** pgoutput times are microseconds since the Unix epoch (the library shifts the PostgreSQL epoch). */
+const microsToDate = (micros: unknown): Date => new Date(Number(BigInt(micros as bigint) / 1000n));
 
 /**
  * The local stand-in for DMS change data capture: reads the outbox table's changes from the

@@ -1,5 +1,6 @@
 import { type App, Testing } from "cdktf";
 import { buildApp, stackName, STATE_STACK } from "../../infra/app";
+import { stubBundler } from "../../infra/bundling";
 import { ENVIRONMENTS } from "../../infra/config";
 
 interface SynthesizedStack {
@@ -9,7 +10,7 @@ interface SynthesizedStack {
 }
 
 const synthesizeAll = (): ReadonlyMap<string, SynthesizedStack> => {
-  const app = buildApp(Testing.app() as App);
+  const app = buildApp(Testing.app() as App, { bundler: stubBundler() });
   return new Map(
     app.node.children.map((stack) => [stack.node.id, JSON.parse(Testing.synth(stack as never)) as SynthesizedStack]),
   );

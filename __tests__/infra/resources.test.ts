@@ -1,0 +1,416 @@
+import "cdktf/lib/testing/adapters/jest"; // types of the matchers
+import { ApiGatewayAccount } from "@cdktf/provider-aws/lib/api-gateway-account";
+import { ApiGatewayApiKey } from "@cdktf/provider-aws/lib/api-gateway-api-key";
+import { ApiGatewayAuthorizer } from "@cdktf/provider-aws/lib/api-gateway-authorizer";
+import { ApiGatewayDeployment } from "@cdktf/provider-aws/lib/api-gateway-deployment";
+import { ApiGatewayIntegration } from "@cdktf/provider-aws/lib/api-gateway-integration";
+import { ApiGatewayMethod } from "@cdktf/provider-aws/lib/api-gateway-method";
+import { ApiGatewayMethodSettings } from "@cdktf/provider-aws/lib/api-gateway-method-settings";
+import { ApiGatewayResource } from "@cdktf/provider-aws/lib/api-gateway-resource";
+import { ApiGatewayRestApi } from "@cdktf/provider-aws/lib/api-gateway-rest-api";
+import { ApiGatewayStage } from "@cdktf/provider-aws/lib/api-gateway-stage";
+import { ApiGatewayUsagePlan } from "@cdktf/provider-aws/lib/api-gateway-usage-plan";
+import { ApiGatewayUsagePlanKey } from "@cdktf/provider-aws/lib/api-gateway-usage-plan-key";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { DmsEndpoint } from "@cdktf/provider-aws/lib/dms-endpoint";
+import { DmsReplicationInstance } from "@cdktf/provider-aws/lib/dms-replication-instance";
+import { DmsReplicationSubnetGroup } from "@cdktf/provider-aws/lib/dms-replication-subnet-group";
+import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache-replication-group";
+import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { KinesisStream } from "@cdktf/provider-aws/lib/kinesis-stream";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { PipesPipe } from "@cdktf/provider-aws/lib/pipes-pipe";
+import { RdsCluster } from "@cdktf/provider-aws/lib/rds-cluster";
+import { RdsClusterInstance } from "@cdktf/provider-aws/lib/rds-cluster-instance";
+import { RdsClusterParameterGroup } from "@cdktf/provider-aws/lib/rds-cluster-parameter-group";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { Testing } from "cdktf";
+import { type TABLE_MAPPINGS } from "../../infra/cdc";
+import { ENVIRONMENTS } from "../../infra/config";
+import { FUNCTION_NAMES, FUNCTION_TIMEOUTS } from "../../infra/functions";
+import { migrationsDigest } from "../../infra/migration";
+import { Stream } from "../../infra/stream";
+import { SOURCE_PATHS } from "../../infra/app";
+import { environmentStack, resourceNamed, resourcesOf, synthesizeAll, type Block } from "./synth";
+
+Testing.setupJest();
+const stacks = synthesizeAll();
+const dev = environmentStack(stacks, "dev");
+const prod = environmentStack(stacks, "prod");
+const json = (value: unknown) => JSON.parse(String(value)) as Record<string, unknown>;
+
+describe("network", () => {
+  it("spans the configured AZs with private subnets only, and logs every flow", () => {
+    expect(resourcesOf(dev.json, "aws_subnet")).toHaveLength(ENVIRONMENTS.dev.azCount);
+    expect(resourcesOf(prod.json, "aws_subnet")).toHaveLength(ENVIRONMENTS.prod.azCount);
+    expect(dev.text).toHaveResourceWithProperties(Subnet, { map_public_ip_on_launch: false, timeouts: { delete: "40m" } });
+    expect(resourcesOf(dev.json, "aws_internet_gateway")).toHaveLength(0);
+    expect(resourcesOf(dev.json, "aws_nat_gateway")).toHaveLength(0);
+    expect(dev.text).toHaveResourceWithProperties(FlowLog, { traffic_type: "ALL", log_destination_type: "cloud-watch-logs" });
+  });
+
+  it("reaches Secrets Manager, SQS and Kinesis through private interface endpoints", () => {
+    for (const service of ["secretsmanager", "sqs", "kinesis-streams"]) {
+      expect(dev.text).toHaveResourceWithProperties(VpcEndpoint, {
+        service_name: `com.amazonaws.us-east-1.${service}`,
+        vpc_endpoint_type: "Interface",
+        private_dns_enabled: true,
+      });
+    }
+  });
+
+  it("opens only the ports between components that talk", () => {
+    const ingress = resourcesOf(dev.json, "aws_vpc_security_group_ingress_rule").map(([name, rule]) => [name, rule.from_port, rule.to_port]);
+    expect(ingress.sort()).toEqual(
+      [
+        ["network_dms-to-database-ingress_48E8DC15", 5432, 5432],
+        ["network_dms-to-endpoints-ingress_F0EA1B6A", 443, 443],
+        ["network_functions-to-cache-ingress_4A6D3C5F", 6379, 6379],
+        ["network_functions-to-database-ingress_2D3C7AB4", 5432, 5432],
+        ["network_functions-to-endpoints-ingress_4B79B5A2", 443, 443],
+      ].map(([name, from, to]) => [expect.stringContaining(String(name).replace(/_[0-9A-F]{8}$/, "")), from, to]),
+    );
+    expect(dev.text).toHaveResourceWithProperties(VpcSecurityGroupIngressRule, { from_port: 5432, ip_protocol: "tcp" });
+    for (const [, rule] of [...resourcesOf(dev.json, "aws_vpc_security_group_ingress_rule"), ...resourcesOf(dev.json, "aws_vpc_security_group_egress_rule")]) {
+      expect(rule.referenced_security_group_id).toMatch(/^\$\{aws_security_group\./);
+      expect(rule.cidr_ipv4).toBeUndefined();
+    }
+    expect(resourcesOf(dev.json, "aws_security_group")).toHaveLength(5);
+  });
+});
+
+describe("database", () => {
+  it("has a cluster parameter group with logical replication applied at reboot, which the cluster uses", () => {
+    expect(dev.text).toHaveResourceWithProperties(RdsClusterParameterGroup, {
+      family: "aurora-postgresql16",
+      parameter: [{ name: "rds.logical_replication", value: "1", apply_method: "pending-reboot" }],
+    });
+    const cluster = resourceNamed(dev.json, "aws_rds_cluster", "cluster");
+    expect(cluster.db_cluster_parameter_group_name).toMatch(/^\$\{aws_rds_cluster_parameter_group\..*\.name\}$/);
+  });
+
+  it("is Aurora PostgreSQL 16, encrypted, with a managed master secret, backups, and deletion protection in prod", () => {
+    const common = { engine: "aurora-postgresql", storage_encrypted: true, manage_master_user_password: true };
+    expect(dev.text).toHaveResourceWithProperties(RdsCluster, { ...common, engine_version: expect.stringMatching(/^16\./), deletion_protection: false, skip_final_snapshot: true, backup_retention_period: 1 });
+    expect(prod.text).toHaveResourceWithProperties(RdsCluster, { ...common, deletion_protection: true, skip_final_snapshot: false, backup_retention_period: 14 });
+    expect(dev.text).toHaveResourceWithProperties(RdsClusterInstance, { publicly_accessible: false, instance_class: "db.t4g.medium" });
+  });
+
+  it("has a writer, and a reader in prod", () => {
+    expect(resourcesOf(dev.json, "aws_rds_cluster_instance").map(([name]) => name)).toEqual([expect.stringContaining("writer")]);
+    expect(resourcesOf(prod.json, "aws_rds_cluster_instance").map(([name]) => name).sort()).toEqual([expect.stringContaining("reader"), expect.stringContaining("writer")]);
+  });
+});
+
+describe("DMS", () => {
+  it("creates the account-wide roles by their exact names where configured, before the subnet group", () => {
+    expect(dev.text).toHaveResourceWithProperties(IamRole, { name: "dms-vpc-role" });
+    expect(dev.text).toHaveResourceWithProperties(IamRole, { name: "dms-cloudwatch-logs-role" });
+    expect(dev.text).toHaveResourceWithProperties(IamRolePolicyAttachment, { policy_arn: "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole" });
+    const subnets = resourceNamed(dev.json, "aws_dms_replication_subnet_group", "cdc");
+    expect(subnets.depends_on).toEqual(expect.arrayContaining([expect.stringContaining("dms-vpc-role")]));
+    expect(prod.text).not.toHaveResourceWithProperties(IamRole, { name: "dms-vpc-role" });
+    expect(prod.text).toHaveResourceWithProperties(DmsReplicationSubnetGroup, {});
+  });
+
+  it("runs a private replication instance", () => {
+    expect(dev.text).toHaveResourceWithProperties(DmsReplicationInstance, { publicly_accessible: false, replication_instance_class: "dms.t3.small" });
+  });
+
+  it("reads Aurora as the replication user through its own secret, with SSL and heartbeat", () => {
+    const source = resourceNamed(dev.json, "aws_dms_endpoint", "source");
+    expect(source).toEqual(
+      expect.objectContaining({
+        endpoint_type: "source",
+        engine_name: "aurora-postgresql",
+        ssl_mode: "require",
+        secrets_manager_arn: expect.stringContaining("replication-user"),
+        secrets_manager_access_role_arn: expect.stringContaining("aws_iam_role."),
+        postgres_settings: expect.objectContaining({ heartbeat_enable: true }),
+      }),
+    );
+    const secret = resourceNamed(dev.json, "aws_secretsmanager_secret_version", "replication-user");
+    expect(secret.secret_string).toEqual(expect.stringMatching(/username.*dms_replication.*host.*aws_rds_cluster\..*endpoint.*port.*5432/s));
+  });
+
+  it("writes JSON with transaction details to Kinesis through a role that may only put records and use the key", () => {
+    expect(dev.text).toHaveResourceWithProperties(DmsEndpoint, { endpoint_type: "target", engine_name: "kinesis" });
+    expect(resourceNamed(dev.json, "aws_dms_endpoint", "target").kinesis_settings).toEqual(
+      expect.objectContaining({ message_format: "json", include_transaction_details: true, stream_arn: expect.stringContaining("aws_kinesis_stream.") }),
+    );
+    const policy = json(resourceNamed(dev.json, "aws_iam_role_policy", "target-policy").policy);
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({ Action: ["kinesis:DescribeStream", "kinesis:PutRecord", "kinesis:PutRecords"], Resource: [expect.stringContaining("aws_kinesis_stream.")] }),
+      expect.objectContaining({ Action: ["kms:GenerateDataKey"], Resource: [expect.stringContaining("aws_kms_key.")] }),
+    ]);
+  });
+
+  it("captures public.outbox, partitioned by aggregate_id, carrying the jsonb payload, started after the migration", () => {
+    const task = resourceNamed(dev.json, "aws_dms_replication_task", "task");
+    expect(task).toEqual(expect.objectContaining({ migration_type: "cdc", start_replication_task: true }));
+    const mappings = json(task.table_mappings) as typeof TABLE_MAPPINGS;
+    expect(mappings.rules).toContainEqual(
+      expect.objectContaining({
+        "rule-type": "object-mapping",
+        "object-locator": { "schema-name": "public", "table-name": "outbox" },
+        "mapping-parameters": expect.objectContaining({ "partition-key-type": "attribute-name", "partition-key-name": "aggregate_id" }),
+      }),
+    );
+    expect(json(task.replication_task_settings)).toEqual(expect.objectContaining({ TargetMetadata: expect.objectContaining({ SupportLobs: true, LimitedSizeLobMode: true }) }));
+    expect(task.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_lambda_invocation\./)]));
+  });
+});
+
+describe("stream", () => {
+  it("is KMS-encrypted, on demand in dev and provisioned in prod", () => {
+    expect(dev.text).toHaveResourceWithProperties(KinesisStream, { encryption_type: "KMS", stream_mode_details: { stream_mode: "ON_DEMAND" } });
+    expect(prod.text).toHaveResourceWithProperties(KinesisStream, { encryption_type: "KMS", shard_count: 2, stream_mode_details: { stream_mode: "PROVISIONED" } });
+  });
+
+  it("synthesizes on its own (synthScope)", () => {
+    const text = Testing.synthScope((scope) => {
+      const key = new KmsKey(scope, "key", {});
+      new Stream(scope, "stream", { prefix: "t", key, config: { mode: "PROVISIONED", shards: 3 } });
+    });
+    expect(text).toHaveResourceWithProperties(KinesisStream, { name: "t-outbox", shard_count: 3, encryption_type: "KMS" });
+    expect(text).toHaveResourceWithProperties(KmsKey, {});
+  });
+});
+
+describe("pipe", () => {
+  it("reads Kinesis from the trim horizon in small, retried, bisected batches with a dead-letter queue, enriches, publishes to SNS, logs", () => {
+    const pipe = resourceNamed(dev.json, "aws_pipes_pipe", "pipe");
+    expect(pipe.source).toMatch(/aws_kinesis_stream\./);
+    expect(pipe.enrichment).toMatch(/aws_lambda_function\.functions_enrich-outbox/);
+    expect(pipe.target).toMatch(/aws_sns_topic\.fanout_events/);
+    expect(dev.text).toHaveResourceWithProperties(PipesPipe, { desired_state: "RUNNING" });
+    expect(pipe).toEqual(
+      expect.objectContaining({
+        source_parameters: {
+          kinesis_stream_parameters: expect.objectContaining({
+            starting_position: "TRIM_HORIZON",
+            batch_size: 10,
+            maximum_retry_attempts: 5,
+            maximum_record_age_in_seconds: 3600,
+            on_partial_batch_item_failure: "AUTOMATIC_BISECT",
+            dead_letter_config: { arn: expect.stringContaining("pipe-dlq") },
+          }),
+        },
+        log_configuration: { level: "ERROR", cloudwatch_logs_log_destination: { log_group_arn: expect.stringContaining("aws_cloudwatch_log_group.") } },
+      }),
+    );
+    const kinesis = (pipe.source_parameters as { kinesis_stream_parameters: { batch_size: number } }).kinesis_stream_parameters;
+    expect(kinesis.batch_size).toBeLessThanOrEqual(10);
+  });
+
+  it("has its own least-privilege role", () => {
+    const policy = json(resourceNamed(dev.json, "aws_iam_role_policy", "pipe_policy").policy) as { Statement: Array<{ Action: string[] }> };
+    expect(policy.Statement.flatMap((s) => s.Action).sort()).toEqual(
+      [
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+        "kms:Decrypt",
+        "kms:GenerateDataKey",
+        "lambda:InvokeFunction",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sns:Publish",
+        "sqs:SendMessage",
+      ].sort(),
+    );
+  });
+});
+
+describe("fan-out", () => {
+  it("publishes on a KMS-encrypted topic, delivered raw to the two queues", () => {
+    expect(dev.text).toHaveResourceWithProperties(SnsTopic, { name: "cqrs-dev-events", kms_master_key_id: expect.stringContaining("aws_kms_key.") });
+    expect(resourcesOf(dev.json, "aws_sns_topic_subscription")).toHaveLength(2);
+    expect(dev.text).toHaveResourceWithProperties(SnsTopicSubscription, { protocol: "sqs", raw_message_delivery: true });
+  });
+
+  it.each([
+    ["projection", "project-client-view"],
+    ["outbox-purge", "purge-outbox"],
+  ] as const)("gives the %s queue SSE-SQS, a DLQ, a visibility timeout >= its consumer's and a topic-only policy", (queue, consumer) => {
+    const q = resourceNamed(dev.json, "aws_sqs_queue", `fanout_${queue}_`);
+    expect(q.sqs_managed_sse_enabled).toBe(true);
+    expect(q.visibility_timeout_seconds).toBeGreaterThanOrEqual(FUNCTION_TIMEOUTS[consumer]);
+    expect(json(q.redrive_policy)).toEqual({ deadLetterTargetArn: expect.stringContaining(`${queue}-dlq`), maxReceiveCount: 5 });
+    const policy = json(resourceNamed(dev.json, "aws_sqs_queue_policy", `${queue}-policy`).policy);
+    expect(policy.Statement).toEqual([
+      expect.objectContaining({
+        Principal: { Service: "sns.amazonaws.com" },
+        Action: "sqs:SendMessage",
+        Condition: { ArnEquals: { "aws:SourceArn": expect.stringContaining("aws_sns_topic.fanout_events") } },
+      }),
+    ]);
+  });
+
+  it("has the quarantine queue", () => {
+    expect(dev.text).toHaveResourceWithProperties(SqsQueue, { name: "cqrs-dev-quarantine", sqs_managed_sse_enabled: true });
+  });
+});
+
+describe("functions", () => {
+  it("bundles every handler into an asset and runs it on nodejs22.x arm64 in the private subnets", () => {
+    for (const name of FUNCTION_NAMES) {
+      const fn = resourceNamed(dev.json, "aws_lambda_function", `functions_${name}_function`);
+      expect(fn).toEqual(
+        expect.objectContaining({
+          function_name: `cqrs-dev-${name}`,
+          runtime: "nodejs22.x",
+          architectures: ["arm64"],
+          handler: "index.handler",
+          filename: expect.stringMatching(/^assets\/.*\.zip$/),
+          source_code_hash: expect.any(String),
+          role: expect.stringContaining(`aws_iam_role.functions_${name}_role`),
+          vpc_config: { subnet_ids: expect.arrayContaining([expect.stringContaining("aws_subnet.")]), security_group_ids: [expect.stringContaining("functions-sg")] },
+          logging_config: expect.objectContaining({ log_group: expect.stringContaining("aws_cloudwatch_log_group.") }),
+        }),
+      );
+    }
+  });
+
+  it("hands each handler the environment it reads", () => {
+    const env = (name: string) => (resourceNamed(dev.json, "aws_lambda_function", `functions_${name}_function`).environment as { variables: Record<string, string> }).variables;
+    const database = {
+      DB_HOST: expect.stringContaining("aws_rds_cluster."),
+      DB_PORT: "5432",
+      DB_NAME: "postgres",
+      DB_SECRET_ARN: expect.stringMatching(/aws_rds_cluster\..*\.master_user_secret\[0\]\.secret_arn/),
+      NODE_EXTRA_CA_CERTS: "/var/runtime/ca-cert.pem",
+      DB_POOL_MAX: expect.stringMatching(/^\d+$/),
+    };
+    const redis = { REDIS_HOST: expect.stringContaining("primary_endpoint_address"), REDIS_PORT: "6379", REDIS_AUTH_SECRET_ARN: expect.stringContaining("cache_auth") };
+    expect(env("place-order")).toEqual(expect.objectContaining(database));
+    expect(env("purge-outbox")).toEqual(expect.objectContaining(database));
+    expect(env("migrate")).toEqual(expect.objectContaining({ ...database, DB_POOL_MAX: "1", REPLICATION_SECRET_ARN: expect.stringContaining("replication-user") }));
+    expect(env("get-client")).toEqual(expect.objectContaining(redis));
+    expect(env("project-client-view")).toEqual(expect.objectContaining(redis));
+    expect(env("enrich-outbox")).toEqual(expect.objectContaining({ QUARANTINE_QUEUE_URL: expect.stringContaining("quarantine") }));
+    expect(env("authorizer")).toEqual(expect.objectContaining({ CREDENTIALS_SECRET_ARN: expect.stringContaining("api-credentials") }));
+  });
+
+  it("caps the concurrency of what writes to the database", () => {
+    expect(dev.text).toHaveResourceWithProperties(LambdaFunction, { function_name: "cqrs-dev-place-order", reserved_concurrent_executions: 10 });
+    expect(dev.text).toHaveResourceWithProperties(LambdaFunction, { function_name: "cqrs-dev-migrate", reserved_concurrent_executions: 1 });
+    expect(dev.text).toHaveResourceWithProperties(LambdaEventSourceMapping, { scaling_config: { maximum_concurrency: 2 } });
+  });
+
+  it("consumes both queues with ReportBatchItemFailures", () => {
+    const mappings = resourcesOf(dev.json, "aws_lambda_event_source_mapping").map(([, m]) => m);
+    expect(mappings).toHaveLength(2);
+    for (const m of mappings) expect(m.function_response_types).toEqual(["ReportBatchItemFailures"]);
+    expect(mappings.map((m) => m.event_source_arn).sort()).toEqual([expect.stringContaining("outbox-purge"), expect.stringContaining("projection")]);
+  });
+});
+
+describe("cache", () => {
+  it("is Redis with TLS, encryption at rest and an AUTH token from the generated secret; failover in prod", () => {
+    const common = { engine: "redis", transit_encryption_enabled: true, at_rest_encryption_enabled: "true", auth_token: expect.stringContaining("aws_secretsmanager_random_password") };
+    expect(dev.text).toHaveResourceWithProperties(ElasticacheReplicationGroup, { ...common, automatic_failover_enabled: false, num_cache_clusters: 1 });
+    expect(prod.text).toHaveResourceWithProperties(ElasticacheReplicationGroup, { ...common, automatic_failover_enabled: true, multi_az_enabled: true, num_cache_clusters: 2 });
+    expect(resourceNamed(dev.json, "aws_secretsmanager_secret_version", "cache_auth").secret_string).toMatch(/authToken/);
+  });
+});
+
+describe("API", () => {
+  it("is OrdersAPI with POST /orders and GET /clients/{id_client}, Lambda proxy integrations and their permissions", () => {
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayRestApi, { name: "OrdersAPI", api_key_source: "AUTHORIZER" });
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayResource, { path_part: "{id_client}" });
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayMethod, { http_method: "POST", authorization: "CUSTOM", api_key_required: true });
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayMethod, { http_method: "GET", request_parameters: { "method.request.path.id_client": true } });
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayIntegration, { type: "AWS_PROXY", integration_http_method: "POST" });
+    const permissions = resourcesOf(dev.json, "aws_lambda_permission").map(([, p]) => p);
+    expect(permissions.map((p) => p.source_arn).sort()).toEqual([
+      expect.stringMatching(/\/\*\/GET\/clients\/\*$/),
+      expect.stringMatching(/\/\*\/POST\/orders$/),
+      expect.stringMatching(/\/authorizers\/\$\{aws_api_gateway_authorizer\./),
+    ].sort((a, b) => String(a).localeCompare(String(b))));
+    for (const p of permissions) expect(p.principal).toBe("apigateway.amazonaws.com");
+  });
+
+  it("authorizes with the Lambda authorizer on the Authorization header", () => {
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayAuthorizer, {
+      type: "REQUEST",
+      identity_source: "method.request.header.Authorization",
+      authorizer_uri: expect.stringContaining("functions_authorizer_function"),
+    });
+  });
+
+  it("sets the account's CloudWatch role where configured, and redeploys when the API changes", () => {
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayAccount, { cloudwatch_role_arn: expect.stringContaining("aws_iam_role.") });
+    expect(prod.text).not.toHaveResourceWithProperties(ApiGatewayAccount, {});
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayDeployment, {
+      triggers: { redeployment: expect.stringMatching(/^\$\{sha1\(jsonencode\(/) },
+      lifecycle: { create_before_destroy: true },
+    });
+  });
+
+  it("serves stage prod with JSON access logs and throttling", () => {
+    const stage = resourceNamed(dev.json, "aws_api_gateway_stage", "stage");
+    expect(stage.stage_name).toBe("prod");
+    const settings = stage.access_log_settings as { destination_arn: string; format: string };
+    expect(settings.destination_arn).toContain("aws_cloudwatch_log_group.");
+    expect(JSON.parse(settings.format)).toEqual(expect.objectContaining({ requestId: "$context.requestId", status: "$context.status" }));
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayMethodSettings, {
+      method_path: "*/*",
+      settings: { throttling_rate_limit: 50, throttling_burst_limit: 100, metrics_enabled: true, logging_level: "ERROR" },
+    });
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayStage, { stage_name: "prod" });
+  });
+
+  it("has the admin_key of base64(user:pass) in a usage plan, and the credentials in Secrets Manager", () => {
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayApiKey, { name: "admin_key", value: expect.stringMatching(/^\$\{base64encode\("admin:\$\{data\.aws_secretsmanager_random_password\./) });
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayUsagePlan, { throttle_settings: { rate_limit: 50, burst_limit: 100 } });
+    expect(dev.text).toHaveResourceWithProperties(ApiGatewayUsagePlanKey, { key_type: "API_KEY" });
+    expect(resourceNamed(dev.json, "aws_secretsmanager_secret_version", "api-credentials").secret_string).toMatch(/username.*admin.*password/);
+  });
+});
+
+describe("deploy-time migration", () => {
+  it("invokes the migrate function, again whenever a migration changes, once the database is reachable", () => {
+    const invocation = resourceNamed(dev.json, "aws_lambda_invocation", "migration");
+    const digest = migrationsDigest(SOURCE_PATHS.migrationsDir);
+    expect(invocation).toEqual(
+      expect.objectContaining({ function_name: expect.stringContaining("functions_migrate_function"), triggers: { migrations: digest } }),
+    );
+    expect(invocation.depends_on).toEqual(expect.arrayContaining([expect.stringContaining("aws_rds_cluster_instance."), expect.stringContaining("aws_vpc_endpoint.")]));
+  });
+});
+
+describe("alarms and outputs", () => {
+  const alarms = (stack: typeof dev) => resourcesOf(stack.json, "aws_cloudwatch_metric_alarm").map(([, a]) => a as Block & { metric_name: string; namespace: string; dimensions: Record<string, string> });
+
+  it("alarms on every dead-letter queue and the quarantine, DMS CDC latency, Kinesis iterator age, function errors and throttles", () => {
+    const all = alarms(dev);
+    const queueAlarms = all.filter((a) => a.metric_name === "ApproximateNumberOfMessagesVisible").map((a) => a.dimensions.QueueName);
+    expect(queueAlarms).toHaveLength(4);
+    for (const q of ["projection-dlq", "outbox-purge-dlq", "pipe-dlq", "quarantine"]) expect(queueAlarms).toContainEqual(expect.stringContaining(q));
+    expect(all.filter((a) => a.namespace === "AWS/DMS").map((a) => a.metric_name).sort()).toEqual(["CDCLatencySource", "CDCLatencyTarget"]);
+    expect(dev.text).toHaveResourceWithProperties(CloudwatchMetricAlarm, { namespace: "AWS/Kinesis", metric_name: "GetRecords.IteratorAgeMilliseconds" });
+    for (const metric of ["Errors", "Throttles"]) {
+      expect(all.filter((a) => a.namespace === "AWS/Lambda" && a.metric_name === metric)).toHaveLength(FUNCTION_NAMES.length);
+    }
+    for (const a of all) expect(a.alarm_actions).toEqual([expect.stringContaining("aws_sns_topic.observability_alarms")]);
+  });
+
+  it("outputs the invoke URL, the credentials secret and how to read it, the stream and topic names", () => {
+    const outputs = dev.json.output ?? {};
+    expect(Object.keys(outputs)).toEqual(expect.arrayContaining(["invoke_url", "credentials_secret_arn", "credentials_command", "stream_name", "topic_name"]));
+    expect(outputs.credentials_command?.value).toMatch(/^aws secretsmanager get-secret-value .*--secret-id \$\{aws_secretsmanager_secret\..*\.arn\} --query SecretString --output text$/);
+    expect(outputs.invoke_url?.value).toMatch(/aws_api_gateway_stage\..*\.invoke_url/);
+  });
+});

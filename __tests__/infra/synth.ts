@@ -1,0 +1,46 @@
+// Shared by the infra tests: synthesizes every stack once per test file, with stub bundles
+// (bundling.test.ts runs the real esbuild).
+import { type App, Testing } from "cdktf";
+import { buildApp, stackName } from "../../infra/app";
+import { stubBundler } from "../../infra/bundling";
+import type { EnvironmentName } from "../../infra/config";
+
+export type Block = Record<string, unknown>;
+
+export interface SynthesizedStack {
+  readonly terraform: { readonly backend: Record<string, Record<string, unknown>> };
+  readonly provider: { readonly aws: ReadonlyArray<{ region: string; default_tags: ReadonlyArray<{ tags: Record<string, string> }> }> };
+  readonly resource?: Record<string, Record<string, Block>>;
+  readonly data?: Record<string, Record<string, Block>>;
+  readonly output?: Record<string, Block>;
+  readonly variable?: Record<string, Block>;
+  readonly locals?: Record<string, unknown>;
+}
+
+/** Every stack of the app, as the JSON string cdktf writes and parsed. */
+export const synthesizeAll = (): ReadonlyMap<string, { readonly text: string; readonly json: SynthesizedStack }> => {
+  const app = buildApp(Testing.app() as App, { bundler: stubBundler() });
+  return new Map(
+    app.node.children.map((stack) => {
+      const text = Testing.synth(stack as never);
+      return [stack.node.id, { text, json: JSON.parse(text) as SynthesizedStack }];
+    }),
+  );
+};
+
+export const environmentStack = (stacks: ReturnType<typeof synthesizeAll>, environment: EnvironmentName) => {
+  const stack = stacks.get(stackName(environment));
+  if (stack === undefined) throw new Error(`no stack for ${environment}`);
+  return stack;
+};
+
+/** The resources of one type, by their Terraform name. */
+export const resourcesOf = (stack: SynthesizedStack, type: string): ReadonlyArray<[string, Block]> =>
+  Object.entries(stack.resource?.[type] ?? {});
+
+/** The single resource of a type whose name contains `fragment`. */
+export const resourceNamed = (stack: SynthesizedStack, type: string, fragment: string): Block => {
+  const found = resourcesOf(stack, type).filter(([name]) => name.includes(fragment));
+  if (found.length !== 1) throw new Error(`expected one ${type} named like ${fragment}, found ${found.map(([n]) => n).join(", ") || "none"}`);
+  return found[0]![1];
+};

@@ -1,0 +1,177 @@
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DmsEndpoint } from "@cdktf/provider-aws/lib/dms-endpoint";
+import { DmsReplicationInstance } from "@cdktf/provider-aws/lib/dms-replication-instance";
+import { DmsReplicationSubnetGroup } from "@cdktf/provider-aws/lib/dms-replication-subnet-group";
+import { DmsReplicationTask } from "@cdktf/provider-aws/lib/dms-replication-task";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import type { KinesisStream } from "@cdktf/provider-aws/lib/kinesis-stream";
+import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
+import type { ITerraformDependable } from "cdktf";
+import { Construct } from "constructs";
+import type { EnvironmentConfig } from "./config";
+import { DATABASE_NAME } from "./database";
+import { assumeRolePolicy, MANAGED_POLICIES, policyDocument } from "./iam";
+import type { GeneratedSecret } from "./secrets";
+
+/** Names DMS looks these roles up by; they are account-wide. */
+export const DMS_VPC_ROLE = "dms-vpc-role";
+export const DMS_LOGS_ROLE = "dms-cloudwatch-logs-role";
+export const REPLICATION_USER = "dms_replication";
+
+/** Only the outbox, keyed on Kinesis by its aggregate so one aggregate's events stay in order. */
+export const TABLE_MAPPINGS = {
+  rules: [
+    {
+      "rule-type": "selection",
+      "rule-id": "1",
+      "rule-name": "outbox-only",
+      "object-locator": { "schema-name": "public", "table-name": "outbox" },
+      "rule-action": "include",
+    },
+    {
+      "rule-type": "object-mapping",
+      "rule-id": "2",
+      "rule-name": "partition-by-aggregate",
+      "rule-action": "map-record-to-record",
+      "object-locator": { "schema-name": "public", "table-name": "outbox" },
+      "mapping-parameters": { "partition-key-type": "attribute-name", "partition-key-name": "aggregate_id" },
+    },
+  ],
+};
+
+/**
+ * DMS treats `jsonb` as a LOB. Limited LOB mode (what Kinesis targets support) inlines
+ * payloads up to LobMaxSize KB; the source fails the task rather than truncate a larger one.
+ */
+export const TASK_SETTINGS = {
+  TargetMetadata: { SupportLobs: true, FullLobMode: false, LimitedSizeLobMode: true, LobMaxSize: 64 },
+  Logging: { EnableLogging: true },
+};
+
+export interface CdcProps {
+  readonly prefix: string;
+  readonly region: string;
+  readonly config: EnvironmentConfig["dms"];
+  readonly createAccountRoles: boolean;
+  readonly subnets: ReadonlyArray<Subnet>;
+  readonly securityGroup: SecurityGroup;
+  readonly stream: KinesisStream;
+  readonly key: KmsKey;
+  /** The replication user's secret: `username`, `password`, `host`, `port`, as DMS wants it. */
+  readonly replicationSecret: GeneratedSecret;
+  /** The deploy-time migration: it creates `public.outbox` and the replication user. */
+  readonly migration: ITerraformDependable;
+  readonly logRetentionDays: number;
+}
+
+/** Change data capture: DMS tails Aurora's WAL for `public.outbox` into the Kinesis stream. */
+export class Cdc extends Construct {
+  readonly instance: DmsReplicationInstance;
+  readonly source: DmsEndpoint;
+  readonly target: DmsEndpoint;
+  readonly task: DmsReplicationTask;
+
+  constructor(scope: Construct, id: string, props: CdcProps) {
+    super(scope, id);
+    const accountRoles: ITerraformDependable[] = [];
+    if (props.createAccountRoles) {
+      const accountRole = (name: string, policyArn: string) => {
+        const role = new IamRole(this, name, { name, assumeRolePolicy: assumeRolePolicy("dms.amazonaws.com") });
+        return new IamRolePolicyAttachment(this, `${name}-policy`, { role: role.name, policyArn });
+      };
+      accountRoles.push(accountRole(DMS_VPC_ROLE, MANAGED_POLICIES.dmsVpc), accountRole(DMS_LOGS_ROLE, MANAGED_POLICIES.dmsCloudWatchLogs));
+    }
+
+    const subnetGroup = new DmsReplicationSubnetGroup(this, "subnets", {
+      replicationSubnetGroupId: `${props.prefix}-cdc`,
+      replicationSubnetGroupDescription: "DMS in the private subnets",
+      subnetIds: props.subnets.map((subnet) => subnet.id),
+      // DMS creates the subnet group through dms-vpc-role: it must exist first.
+      dependsOn: accountRoles,
+    });
+    const instanceId = `${props.prefix}-cdc`;
+    this.instance = new DmsReplicationInstance(this, "instance", {
+      replicationInstanceId: instanceId,
+      replicationInstanceClass: props.config.instanceClass,
+      allocatedStorage: props.config.allocatedStorageGb,
+      multiAz: props.config.multiAz,
+      publiclyAccessible: false,
+      replicationSubnetGroupId: subnetGroup.replicationSubnetGroupId,
+      vpcSecurityGroupIds: [props.securityGroup.id],
+      autoMinorVersionUpgrade: true,
+      applyImmediately: true,
+    });
+    // DMS writes task logs to this group; created here it has a retention and goes on destroy.
+    const logs = new CloudwatchLogGroup(this, "task-logs", { name: `dms-tasks-${instanceId}`, retentionInDays: props.logRetentionDays });
+
+    const dmsPrincipals = ["dms.amazonaws.com", `dms.${props.region}.amazonaws.com`];
+    const secretsRole = new IamRole(this, "source-secret-role", {
+      name: `${props.prefix}-dms-source-secret`,
+      assumeRolePolicy: assumeRolePolicy(dmsPrincipals),
+    });
+    const secretsPolicy = new IamRolePolicy(this, "source-secret-policy", {
+      role: secretsRole.id,
+      name: "read-replication-secret",
+      policy: policyDocument([
+        { Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], Resource: [props.replicationSecret.secret.arn] },
+      ]),
+    });
+    this.source = new DmsEndpoint(this, "source", {
+      endpointId: `${props.prefix}-outbox-source`,
+      endpointType: "source",
+      engineName: "aurora-postgresql",
+      databaseName: DATABASE_NAME,
+      secretsManagerArn: props.replicationSecret.secret.arn,
+      secretsManagerAccessRoleArn: secretsRole.arn,
+      sslMode: "require",
+      postgresSettings: { heartbeatEnable: true, heartbeatFrequency: 5, failTasksOnLobTruncation: true },
+      dependsOn: [secretsPolicy, props.replicationSecret.version],
+    });
+
+    const targetRole = new IamRole(this, "target-role", {
+      name: `${props.prefix}-dms-kinesis`,
+      assumeRolePolicy: assumeRolePolicy("dms.amazonaws.com"),
+    });
+    const targetPolicy = new IamRolePolicy(this, "target-policy", {
+      role: targetRole.id,
+      name: "put-records",
+      policy: policyDocument([
+        { Sid: "PutRecords", Action: ["kinesis:DescribeStream", "kinesis:PutRecord", "kinesis:PutRecords"], Resource: [props.stream.arn] },
+        { Sid: "EncryptRecords", Action: ["kms:GenerateDataKey"], Resource: [props.key.arn] },
+      ]),
+    });
+    this.target = new DmsEndpoint(this, "target", {
+      endpointId: `${props.prefix}-outbox-stream`,
+      endpointType: "target",
+      engineName: "kinesis",
+      kinesisSettings: {
+        streamArn: props.stream.arn,
+        serviceAccessRoleArn: targetRole.arn,
+        messageFormat: "json",
+        includeTransactionDetails: true,
+        includePartitionValue: true,
+        partitionIncludeSchemaTable: false,
+        includeControlDetails: true,
+        includeTableAlterOperations: true,
+      },
+      dependsOn: [targetPolicy],
+    });
+
+    this.task = new DmsReplicationTask(this, "task", {
+      replicationTaskId: `${props.prefix}-outbox-cdc`,
+      migrationType: "cdc",
+      replicationInstanceArn: this.instance.replicationInstanceArn,
+      sourceEndpointArn: this.source.endpointArn,
+      targetEndpointArn: this.target.endpointArn,
+      tableMappings: JSON.stringify(TABLE_MAPPINGS),
+      replicationTaskSettings: JSON.stringify(TASK_SETTINGS),
+      // Terraform also stops the task before deleting it, so destroy does not hang on it.
+      startReplicationTask: true,
+      dependsOn: [props.migration, logs, ...accountRoles],
+    });
+  }
+}
