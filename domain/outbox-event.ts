@@ -1,6 +1,9 @@
+import * as E from "fp-ts/Either";
+import * as O from "fp-ts/Option";
+import { pipe } from "fp-ts/function";
 import * as t from "io-ts";
 import { Cents } from "./money";
-import { boundedInt } from "./validation";
+import { boundedInt, toIssues } from "./validation";
 import type { Client } from "./order";
 
 /** RFC 4122 textual form, any version. */
@@ -18,10 +21,29 @@ export type Uuid = t.TypeOf<typeof Uuid>;
 export interface IsoInstantBrand {
   readonly IsoInstant: unique symbol;
 }
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
+
+/** A calendar date and clock time that exist: `Date.parse` would turn 2024-02-30 into 1 March. */
+const isRealInstant = (s: string): boolean => {
+  const m = ISO_INSTANT.exec(s);
+  if (m === null) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // Date.UTC would read years below 100 as 19xx
+  return (
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    (m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59))
+  );
+};
+
 export const IsoInstant = t.brand(
   t.string,
-  (s): s is t.Branded<string, IsoInstantBrand> =>
-    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)),
+  (s): s is t.Branded<string, IsoInstantBrand> => isRealInstant(s),
   "IsoInstant",
 );
 export type IsoInstant = t.TypeOf<typeof IsoInstant>;
@@ -104,3 +126,27 @@ export const orderPlaced = (facts: OrderPlacedFacts): OrderPlaced => ({
     items: facts.items,
   },
 });
+
+/** The (type, version) pairs this version of the system understands. */
+export const KNOWN_EVENTS: ReadonlyArray<readonly [string, number]> = [["OrderPlaced", 1]];
+
+/**
+ * An envelope as an event this system understands: `none` when its (type, version) is not
+ * one of ours (a newer producer; consumers acknowledge and log it), `left` with the reasons
+ * when it claims a known type but breaks that type's contract (a bug upstream: the message
+ * must fail and reach a dead-letter queue, never be silently acknowledged).
+ */
+export const decodeOutboxEvent = (envelope: OutboxEnvelope): E.Either<string, O.Option<OutboxEvent>> => {
+  if (!KNOWN_EVENTS.some(([type, version]) => envelope.eventType === type && envelope.eventVersion === version)) {
+    return E.right(O.none);
+  }
+  return pipe(
+    OrderPlaced.decode(envelope),
+    E.mapLeft((errors) => toIssues(errors).map((issue) => `${issue.path}: ${issue.message}`).join("; ")),
+    E.filterOrElse(
+      (event) => event.aggregateId === String(event.payload.clientId),
+      (event) => `aggregateId ${event.aggregateId} is not payload.clientId ${event.payload.clientId}`,
+    ),
+    E.map(O.some),
+  );
+};

@@ -19,9 +19,15 @@ export interface PlaceOrderInput {
   readonly idempotencyKey: O.Option<string>;
 }
 
-/** Canonical text of a command: key order and whitespace of the request do not matter. */
+/**
+ * Canonical text of a command: key order, whitespace and the order of the lines do not
+ * matter (a product appears at most once, so the lines are a set).
+ */
 export const fingerprint = (command: PlaceOrderCommand): string =>
-  JSON.stringify([command.clientId, command.lines.map((line) => [line.productId, line.quantity])]);
+  JSON.stringify([
+    command.clientId,
+    [...command.lines].sort((a, b) => a.productId - b.productId).map((line) => [line.productId, line.quantity]),
+  ]);
 
 /** Pure: prices the order and builds its event from what the transaction read. */
 export const decideOrder =

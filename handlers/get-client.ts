@@ -19,7 +19,15 @@ const clientIdOf = (event: APIGatewayProxyEvent) => {
   const id = /^[1-9][0-9]{0,9}$/.test(raw) ? Number(raw) : NaN;
   return Number.isInteger(id) && id <= MAX_ID
     ? E.right(id)
-    : E.left(validationFailed([{ path: "id_client", code: "out_of_range", message: `expected a client id from 1 to ${MAX_ID}, got "${raw}"` }]));
+    : E.left(
+        validationFailed([
+          {
+            path: "id_client",
+            code: /^\d+$/.test(raw) ? "out_of_range" : "invalid_type",
+            message: `expected a client id from 1 to ${MAX_ID}, got "${raw}"`,
+          },
+        ]),
+      );
 };
 
 /** GET /clients/{id_client}: the read model's view, in the original sample's shape. */

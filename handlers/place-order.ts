@@ -3,7 +3,8 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-l
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
 import { createOrderStore } from "../adapters/postgres/order-store.kysely";
-import { validationFailed } from "../domain/errors";
+import { type Issue, validationFailed } from "../domain/errors";
+import { decodePlaceOrder } from "../domain/order";
 import { centsToUnits } from "../domain/money";
 import type { Uuid } from "../domain/outbox-event";
 import { placeOrder, type PlaceOrderDeps } from "../domain/place-order";
@@ -13,20 +14,22 @@ import { errorResponse, header, jsonBody, jsonResponse } from "./http";
 const MAX_KEY_LENGTH = 255;
 
 /** Optional `Idempotency-Key`: 1 to 255 visible ASCII characters. */
-const idempotencyKey = (event: APIGatewayProxyEvent): E.Either<ReturnType<typeof validationFailed>, O.Option<string>> => {
+const idempotencyKey = (event: APIGatewayProxyEvent): E.Either<Issue, O.Option<string>> => {
   const key = header(event, "idempotency-key");
   if (key === undefined) return E.right(O.none);
   return /^[\x21-\x7e]+$/.test(key) && key.length <= MAX_KEY_LENGTH
     ? E.right(O.some(key))
-    : E.left(
-        validationFailed([
-          {
-            path: "headers.Idempotency-Key",
-            code: key.length > MAX_KEY_LENGTH ? "out_of_range" : "invalid_type",
-            message: `expected 1 to ${MAX_KEY_LENGTH} visible ASCII characters`,
-          },
-        ]),
-      );
+    : E.left({
+        path: "headers.Idempotency-Key",
+        code: key.length > MAX_KEY_LENGTH ? "out_of_range" : "invalid_type",
+        message: `expected 1 to ${MAX_KEY_LENGTH} visible ASCII characters`,
+      });
+};
+
+/** The body's own problems, so a bad key does not hide them (every problem is listed at once). */
+const bodyIssues = (body: unknown): ReadonlyArray<Issue> => {
+  const decoded = decodePlaceOrder(body);
+  return E.isLeft(decoded) && decoded.left.code === "ValidationFailed" ? decoded.left.issues : [];
 };
 
 export const makePlaceOrderHandler =
@@ -36,7 +39,7 @@ export const makePlaceOrderHandler =
     const body = jsonBody(event);
     if (E.isLeft(body)) return errorResponse(body.left, requestId);
     const key = idempotencyKey(event);
-    if (E.isLeft(key)) return errorResponse(key.left, requestId);
+    if (E.isLeft(key)) return errorResponse(validationFailed([...bodyIssues(body.right), key.left]), requestId);
 
     let result: Awaited<ReturnType<ReturnType<ReturnType<typeof placeOrder>>>>;
     try {

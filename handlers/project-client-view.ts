@@ -1,7 +1,8 @@
 import type { SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
+import { isNone } from "fp-ts/Option";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
-import { OrderPlaced } from "../domain/outbox-event";
+import { decodeOutboxEvent } from "../domain/outbox-event";
 import type { ClientViewStore } from "../domain/ports";
 import { logger } from "./logger";
 import { sharedRedis } from "./redis";
@@ -12,13 +13,16 @@ export interface ProjectClientViewDeps {
 }
 
 /**
- * SQS -> Redis read model, one message at a time with partial batch failures. Events of a type this version does not project are acknowledged and logged, not retried.
+ * SQS -> Redis read model, one message at a time with partial batch failures. Events of a
+ * type (or version) this system does not know are acknowledged and logged, not retried; an
+ * event of a known type that breaks its contract fails, and so ends in the dead-letter queue.
  */
 export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientViewDeps>) =>
   sqsBatchHandler(async (record: SQSRecord): Promise<string> => {
     const envelope = envelopeOf(record);
-    const event = OrderPlaced.decode(envelope);
-    if (isLeft(event)) {
+    const event = decodeOutboxEvent(envelope);
+    if (isLeft(event)) throw new Error(`invalid ${envelope.eventType} v${envelope.eventVersion} event ${envelope.eventId}: ${event.left}`);
+    if (isNone(event.right)) {
       logger.warn("event type not projected; acknowledged", {
         eventId: envelope.eventId,
         eventType: envelope.eventType,
@@ -27,7 +31,7 @@ export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientVi
       });
       return "ignored";
     }
-    const outcome = await (await deps()).views.apply(event.right)();
+    const outcome = await (await deps()).views.apply(event.right.value)();
     if (isLeft(outcome)) throw new Error(`${outcome.left.code}: ${String(outcome.left.code === "Unavailable" ? outcome.left.cause : "")}`);
     logger.debug("event projected", { eventId: envelope.eventId, outcome: outcome.right });
     return outcome.right;

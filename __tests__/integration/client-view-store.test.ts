@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import fc from "fast-check";
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
-import { APPLIED_MARKER_TTL_SECONDS, createClientViewStore, markerKey } from "../../adapters/redis/client-view-store.redis";
+import { APPLIED_MARKER_TTL_SECONDS, createClientViewStore, markerKey, viewKey } from "../../adapters/redis/client-view-store.redis";
+import { apply } from "../../domain/client-view";
 import { cents } from "../../domain/money";
 import { type OrderPlaced, orderPlaced, type Uuid } from "../../domain/outbox-event";
 import { freshRedis, type TestRedis } from "../support/redis";
@@ -89,5 +91,48 @@ describe("Redis client view store", () => {
     expect(ttl).toBeGreaterThan(14 * 24 * 3600 - 60);
     expect(ttl).toBeLessThanOrEqual(APPLIED_MARKER_TTL_SECONDS);
     expect(await store.get(8)()).toEqual(E.right(O.none));
+  });
+
+  it("leaves no marker when a script fails, so the redelivery applies the event in full", async () => {
+    const connection = redis.connect();
+    const store = createClientViewStore(connection);
+    const e = event(9, new Date(), 2_500, "Ivy");
+    await connection.hset(viewKey(9), "total_cents", "12.5", "order_count", "1");
+    const failed = await store.apply(e)();
+    expect(E.isLeft(failed) && failed.left.code).toBe("Unavailable");
+    expect(await connection.exists(markerKey(9, e.eventId))).toBe(0);
+    expect(await connection.hget(viewKey(9), "order_count")).toBe("1");
+
+    await connection.del(viewKey(9));
+    expect(await store.apply(e)()).toEqual(E.right("applied"));
+    const view = await store.get(9)();
+    expect(E.isRight(view) && O.isSome(view.right) && [view.right.value.totalCents, view.right.value.orderCount]).toEqual([2_500, 1]);
+  });
+
+  it("agrees with the domain reducer, including ties within one millisecond", async () => {
+    const connection = redis.connect();
+    const store = createClientViewStore(connection);
+    const base = Date.UTC(2026, 2, 1);
+    let client = 1_000;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            ms: fc.constantFrom(base, base + 1, base + 999, base + 1_000, base + 86_400_000),
+            cents: fc.integer({ min: 0, max: 10_000_000 }),
+            name: fc.string({ minLength: 1, maxLength: 8 }),
+          }),
+          { minLength: 1, maxLength: 12 },
+        ),
+        async (specs) => {
+          client += 1;
+          const events = specs.map((spec) => event(client, new Date(spec.ms), spec.cents, spec.name));
+          for (const e of events) await store.apply(e)();
+          const expected = events.reduce((view, e) => O.some(apply(view, e)), O.none as O.Option<ReturnType<typeof apply>>);
+          expect(await store.get(client)()).toEqual(E.right(expected));
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

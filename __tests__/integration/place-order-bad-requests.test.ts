@@ -98,6 +98,13 @@ const corpus: ReadonlyArray<BadRequest> = [
     code: "ValidationFailed",
     paths: ["headers.Idempotency-Key"],
   },
+  {
+    name: "a bad idempotency key and bad fields, all reported",
+    event: postOrder({ id_client: 0, products: [line(1, 1)] }, { "Idempotency-Key": "x".repeat(256) }),
+    status: 400,
+    code: "ValidationFailed",
+    paths: ["id_client", "headers.Idempotency-Key"],
+  },
 ];
 
 describe("POST /orders rejects bad requests with the right status and code, writing nothing", () => {

@@ -91,6 +91,23 @@ describe("project-client-view", () => {
     expect(await views.get(120)()).toEqual(E.right(O.none));
   });
 
+  it("fails, instead of acknowledging, a known event type that breaks its contract", async () => {
+    const valid = anEvent(125, 1_000);
+    const broken = [
+      { ...valid, payload: { ...valid.payload, totalCents: "1000" } },
+      { ...valid, payload: { ...valid.payload, clientEmail: null } },
+      { ...valid, aggregateId: "126" },
+    ].map((e) => sqsRecord(JSON.stringify(e)));
+    const response = await project(sqsEvent(broken), lambdaContext()).catch((error: unknown) => error);
+    // Every message of the batch failed: Powertools throws so SQS retries them all.
+    expect(response).toBeInstanceOf(Error);
+    expect(await views.get(125)()).toEqual(E.right(O.none));
+    expect(await views.get(126)()).toEqual(E.right(O.none));
+
+    const mixed = await project(sqsEvent([broken[0]!, sqsRecord(JSON.stringify(valid))]), lambdaContext());
+    expect(mixed).toEqual({ batchItemFailures: [{ itemIdentifier: broken[0]!.messageId }] });
+  });
+
   it("absorbs a redelivered batch", async () => {
     const e = anEvent(130, 5_000);
     const batch = sqsEvent([sqsRecord(JSON.stringify(e))]);

@@ -12,7 +12,7 @@ import {
 } from "../../domain/client-view";
 import { cents } from "../../domain/money";
 import { MAX_ID } from "../../domain/order";
-import { type IsoInstant, type Uuid, OrderPlaced, orderPlaced } from "../../domain/outbox-event";
+import { IsoInstant, type Uuid, OrderPlaced, orderPlaced } from "../../domain/outbox-event";
 
 // ---- generators ----
 
@@ -351,5 +351,18 @@ describe("the client-view reducer (examples)", () => {
       profileVersion: { occurredAtMs: Date.UTC(2024, 1, 9, 13, 20, 20, 999), eventId: A },
     });
     expect(emptyProjection.view).toEqual(O.none);
+  });
+});
+
+describe("IsoInstant", () => {
+  it.each(["2024-02-30T00:00:00Z", "2023-02-29T12:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T10:60:00Z", "2024-01-01T10:00:00+25:00"])(
+    "refuses %s, which is no real instant",
+    (text) => {
+      expect(IsoInstant.is(text)).toBe(false);
+    },
+  );
+
+  it.each(["2024-02-29T23:59:59.999Z", "0099-03-01T00:00:00Z", "2024-01-01T10:00:00+05:30"])("accepts %s", (text) => {
+    expect(IsoInstant.is(text)).toBe(true);
   });
 });

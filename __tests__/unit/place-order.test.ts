@@ -222,3 +222,11 @@ describe("idempotency fingerprint", () => {
     expect(await fingerprintOf(canonical)).toBe(fingerprint(command.right));
   });
 });
+
+describe("fingerprint of a command", () => {
+  it("ignores the order of the lines", () => {
+    const a = { clientId: 1, lines: [{ productId: 2, quantity: 3 }, { productId: 1, quantity: 1 }] } as const;
+    const b = { clientId: 1, lines: [{ productId: 1, quantity: 1 }, { productId: 2, quantity: 3 }] } as const;
+    expect(fingerprint(a as never)).toBe(fingerprint(b as never));
+  });
+});

@@ -23,31 +23,38 @@ export const markerKey = (clientId: ClientId, eventId: string): string => `appli
  * of the race this closes, which the original sample loses:
  *   A: GET total=10          B: GET total=10
  *   A: SET total=10+5        B: SET total=10+7   -> 17, A's 5 is lost
- * Here the read and the write are one step, and the marker makes a redelivery a no-op:
- *   SET marker NX fails -> return 0 (duplicate), nothing else happens.
- * Profile fields are last-writer-wins by (occurred_at_ms, event_id), compared numerically
- * and then bytewise, exactly as the domain reducer does.
+ * Here the read and the write are one step, and the marker makes a redelivery a no-op.
+ * Redis does not roll a failed script back, so every check happens before the first write
+ * and the marker is written last: a script that fails leaves nothing, and the redelivery
+ * applies the event in full. Profile fields are last-writer-wins by (occurred_at_ms,
+ * event_id), compared numerically and then bytewise, exactly as the domain reducer does.
  *
  * KEYS[1] view hash, KEYS[2] marker
  * ARGV: client_id, total_cents, placed_at, name, email, occurred_at_ms, event_id, ttl
  */
 const APPLY_SCRIPT = `
-if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[8]) then
+if redis.call('EXISTS', KEYS[2]) == 1 then
   return 0
+end
+local v = redis.call('HMGET', KEYS[1], 'total_cents', 'order_count', 'last_purchase', 'profile_at_ms', 'profile_event_id')
+local function integer_or_absent(value)
+  return value == false or string.match(value, '^%-?%d+$') ~= nil
+end
+if not (integer_or_absent(v[1]) and integer_or_absent(v[2]) and integer_or_absent(v[3]) and integer_or_absent(v[4])) then
+  return redis.error_reply('ERR corrupt client view ' .. KEYS[1])
 end
 redis.call('HINCRBY', KEYS[1], 'total_cents', ARGV[2])
 redis.call('HINCRBY', KEYS[1], 'order_count', 1)
-local last = redis.call('HGET', KEYS[1], 'last_purchase')
-if not last or tonumber(ARGV[3]) > tonumber(last) then
+if not v[3] or tonumber(ARGV[3]) > tonumber(v[3]) then
   redis.call('HSET', KEYS[1], 'last_purchase', ARGV[3])
 end
-local at = redis.call('HGET', KEYS[1], 'profile_at_ms')
-local id = redis.call('HGET', KEYS[1], 'profile_event_id')
 local candidate = tonumber(ARGV[6])
-if not at or candidate > tonumber(at) or (candidate == tonumber(at) and ARGV[7] > id) then
+local at = v[4] and tonumber(v[4])
+if not at or not v[5] or candidate > at or (candidate == at and ARGV[7] > v[5]) then
   redis.call('HSET', KEYS[1], 'client_id', ARGV[1], 'name', ARGV[4], 'email', ARGV[5],
     'profile_at_ms', ARGV[6], 'profile_event_id', ARGV[7])
 end
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[8])
 return 1
 `;
 

@@ -23,6 +23,8 @@ const COMMON = {
   // Fail a command fast instead of queueing it forever while Redis is away: SQS redelivers.
   maxRetriesPerRequest: 2,
   connectTimeout: 5_000,
+  // A half-open socket after a Lambda freeze must not hang the invocation until its timeout.
+  commandTimeout: 2_000,
   enableAutoPipelining: true,
 } as const;
 

@@ -5,7 +5,8 @@ export const up = async (db: Kysely<unknown>): Promise<void> => {
     .createTable("product")
     .addColumn("id", "integer", (c) => c.primaryKey())
     .addColumn("name", "text", (c) => c.notNull())
-    .addColumn("price_cents", "bigint", (c) => c.notNull().check(sql`price_cents >= 0`))
+    // The domain's bound (money.ts): totals stay exact safe integers end to end.
+    .addColumn("price_cents", "bigint", (c) => c.notNull().check(sql`price_cents between 0 and 1000000000`))
     .execute();
 };
 
