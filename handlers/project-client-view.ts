@@ -1,7 +1,7 @@
 import type { SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
 import { isNone } from "fp-ts/Option";
-import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
+import { APPLIED_MARKER_TTL_SECONDS, createClientViewStore } from "../adapters/redis/client-view-store.redis";
 import { decodeOutboxEvent } from "../domain/outbox-event";
 import type { ClientViewStore } from "../domain/ports";
 import { logger } from "./logger";
@@ -10,7 +10,17 @@ import { envelopeOf, sqsBatchHandler } from "./sqs-message";
 
 export interface ProjectClientViewDeps {
   readonly views: ClientViewStore;
+  readonly now?: () => number;
 }
+
+/**
+ * Applied-event markers live 14 days. An event older than that (a DMS reload of rows the
+ * purge never removed, a dead-letter redrive weeks later) might have been applied already
+ * with its marker gone, so applying it could count an order twice. Such an event fails and
+ * ends in the dead-letter queue, whose alarm tells an operator to run `reproject`, which
+ * rebuilds the views exactly from PostgreSQL. A day of margin covers clock skew.
+ */
+export const MAX_EVENT_AGE_MS = (APPLIED_MARKER_TTL_SECONDS - 24 * 60 * 60) * 1000;
 
 /**
  * SQS -> Redis read model, one message at a time with partial batch failures. Events of a
@@ -31,7 +41,12 @@ export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientVi
       });
       return "ignored";
     }
-    const outcome = await (await deps()).views.apply(event.right.value)();
+    const { views, now = Date.now } = await deps();
+    const age = now() - Date.parse(event.right.value.occurredAt);
+    if (age > MAX_EVENT_AGE_MS) {
+      throw new Error(`event ${envelope.eventId} is ${Math.round(age / 86_400_000)} days old, past the duplicate-detection window: run reproject`);
+    }
+    const outcome = await views.apply(event.right.value)();
     if (isLeft(outcome)) throw new Error(`${outcome.left.code}: ${String(outcome.left.code === "Unavailable" ? outcome.left.cause : "")}`);
     logger.debug("event projected", { eventId: envelope.eventId, outcome: outcome.right });
     return outcome.right;

@@ -46,12 +46,15 @@ const placeOrder = makePlaceOrderHandler(async () => ({
 const getEvent = (id: string) =>
   apiGatewayEvent({ method: "GET", resource: "/clients/{id_client}", path: `/clients/${id}`, pathParameters: { id_client: id } });
 
+/** Recent enough for the projector's duplicate-detection window, whole seconds for readability. */
+const BASE_MS = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+
 const anEvent = (clientId: number, totalCents: number) =>
   orderPlaced({
     eventId: randomUUID() as Uuid,
     orderId: randomUUID(),
     client: { id: clientId, name: `Client ${clientId}`, email: `c${clientId}@example.com` },
-    occurredAt: new Date(Date.UTC(2026, 5, 1, 12, 0, clientId)),
+    occurredAt: new Date(BASE_MS + clientId * 1_000),
     totalCents: cents(totalCents),
     items: [{ productId: 1, quantity: 1, unitPriceCents: cents(totalCents) }],
   });
@@ -108,6 +111,22 @@ describe("project-client-view", () => {
     expect(mixed).toEqual({ batchItemFailures: [{ itemIdentifier: broken[0]!.messageId }] });
   });
 
+  it("refuses an event older than the duplicate-detection window instead of maybe counting it twice", async () => {
+    const old = orderPlaced({
+      eventId: randomUUID() as Uuid,
+      orderId: randomUUID(),
+      client: { id: 127, name: "Old", email: "old@example.com" },
+      occurredAt: new Date(Date.now() - 14 * 86_400_000),
+      totalCents: cents(100),
+      items: [],
+    });
+    const fresh = anEvent(128, 100);
+    const oldRecord = sqsRecord(JSON.stringify(old));
+    const response = await project(sqsEvent([oldRecord, sqsRecord(JSON.stringify(fresh))]), lambdaContext());
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: oldRecord.messageId }] });
+    expect(await views.get(127)()).toEqual(E.right(O.none));
+  });
+
   it("absorbs a redelivered batch", async () => {
     const e = anEvent(130, 5_000);
     const batch = sqsEvent([sqsRecord(JSON.stringify(e))]);
@@ -129,7 +148,7 @@ describe("get-client", () => {
       name: "Client 140",
       email: "c140@example.com",
       total: 3000,
-      last_purchase: Math.floor(Date.UTC(2026, 5, 1, 12, 0, 140) / 1000),
+      last_purchase: (BASE_MS + 140_000) / 1000,
     });
     expect(Number.isInteger(body.last_purchase)).toBe(true);
   });
