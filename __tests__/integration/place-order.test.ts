@@ -81,10 +81,10 @@ describe("POST /orders writes the order, its items and its outbox event in one t
     expect(body(response).total).toBe(2000);
   });
 
-  it("writes nothing when the transaction fails after the order insert", async () => {
+  it("writes nothing when the transaction fails after the order, its lines and its event were inserted", async () => {
     const before = await database.counts();
     const response = await handlerWith({
-      afterOrderInsert: async () => {
+      beforeCommit: async () => {
         throw new Error("injected failure after the order insert");
       },
     })(postOrder({ id_client: 1, products: [{ id_product: 1, quantity: 1 }] }));
