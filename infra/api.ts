@@ -24,6 +24,8 @@ import type { GeneratedSecret } from "./secrets";
 export const API_NAME = "OrdersAPI";
 export const STAGE_NAME = "prod";
 export const ADMIN_USER = "admin";
+const AUTHORIZER_TTL_SECONDS = 300;
+const API_KEY_REQUIRED = true;
 
 /** One JSON object per request in the access log. */
 const ACCESS_LOG_FORMAT = JSON.stringify({
@@ -82,7 +84,7 @@ export class Api extends Construct {
       type: "REQUEST",
       authorizerUri: props.authorizer.invokeArn,
       identitySource: "method.request.header.Authorization",
-      authorizerResultTtlInSeconds: 300,
+      authorizerResultTtlInSeconds: AUTHORIZER_TTL_SECONDS,
     });
     new LambdaPermission(this, "authorizer-permission", {
       statementId: "AllowApiGatewayAuthorizer",
@@ -103,7 +105,7 @@ export class Api extends Construct {
         httpMethod,
         authorization: "CUSTOM",
         authorizerId: authorizer.id,
-        apiKeyRequired: true,
+        apiKeyRequired: API_KEY_REQUIRED,
         requestParameters: params,
       });
       const integration = new ApiGatewayIntegration(this, `${name}-integration`, {
@@ -127,10 +129,20 @@ export class Api extends Construct {
     const getClient = route("get-client", client, "GET", props.getClient, "/clients/*", { "method.request.path.id_client": true });
 
     const parts = [orders, clients, client, placeOrder.method, placeOrder.integration, getClient.method, getClient.integration, authorizer];
+    // Ids change only when a part is replaced; in-place edits (an integration's URI, a method's
+    // authorization or API key requirement, the authorizer's settings) must redeploy too.
+    const settings = [
+      ...[placeOrder, getClient].flatMap(({ method, integration }) => [method.authorization, method.authorizerId, integration.uri, integration.type]),
+      authorizer.authorizerUri,
+      authorizer.identitySource,
+      authorizer.type,
+      // Plain text, no quotes: it is spliced into the HCL expression as a string literal.
+      `apiKeyRequired=${API_KEY_REQUIRED} authorizerTtl=${AUTHORIZER_TTL_SECONDS}`,
+    ];
     const deployment = new ApiGatewayDeployment(this, "deployment", {
       restApiId: api.id,
       // A new deployment whenever a route, integration or the authorizer changes.
-      triggers: { redeployment: Fn.sha1(Fn.jsonencode(parts.map((part) => part.id))) },
+      triggers: { redeployment: Fn.sha1(Fn.jsonencode([...parts.map((part) => part.id), ...settings])) },
       lifecycle: { createBeforeDestroy: true },
       dependsOn: parts as ITerraformDependable[],
     });

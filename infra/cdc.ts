@@ -128,7 +128,15 @@ export class Cdc extends Construct {
       secretsManagerArn: props.replicationSecret.secret.arn,
       secretsManagerAccessRoleArn: secretsRole.arn,
       sslMode: "require",
-      postgresSettings: { heartbeatEnable: true, heartbeatFrequency: 5, failTasksOnLobTruncation: true },
+      postgresSettings: {
+        heartbeatEnable: true,
+        heartbeatFrequency: 5,
+        failTasksOnLobTruncation: true,
+        // DDL capture makes DMS create an event trigger and `awsdms_ddl_audit` at task start,
+        // which needs rds_superuser; the replication user has only rds_replication, so the
+        // task would fail to start. The outbox's schema changes through migrations anyway.
+        captureDdls: false,
+      },
       dependsOn: [secretsPolicy, props.replicationSecret.version],
     });
 

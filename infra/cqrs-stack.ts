@@ -145,7 +145,8 @@ export class CqrsStack extends TerraformStack {
     this.migration = new Migration(this, "migration", {
       migrate: fn.migrate.function,
       migrationsDir: props.paths.migrationsDir,
-      after: [this.database.writer, this.network.endpoints.secretsmanager, replicationSecret.version],
+      // The security group rules too: the invocation otherwise races them and times out.
+      after: [this.database.writer, this.network.endpoints.secretsmanager, replicationSecret.version, ...this.network.rules],
     });
     this.cdc = new Cdc(this, "cdc", {
       prefix,

@@ -50,6 +50,8 @@ export class Network extends Construct {
   readonly securityGroups: SecurityGroups;
   /** The interface endpoints by service, so callers can wait for the ones they need. */
   readonly endpoints: Readonly<Record<(typeof INTERFACE_ENDPOINTS)[number], VpcEndpoint>>;
+  /** Every security group rule, so whatever must reach a component first can wait for them. */
+  readonly rules: ReadonlyArray<VpcSecurityGroupEgressRule | VpcSecurityGroupIngressRule>;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -97,8 +99,10 @@ export class Network extends Construct {
       endpoints: group("endpoints", "Interface VPC endpoints"),
     };
     const sg = this.securityGroups;
+    const rules: Array<VpcSecurityGroupEgressRule | VpcSecurityGroupIngressRule> = [];
+    this.rules = rules;
     const allow = (name: string, from: SecurityGroup, to: SecurityGroup, port: number, description: string) => {
-      new VpcSecurityGroupEgressRule(this, `${name}-egress`, {
+      const egress = new VpcSecurityGroupEgressRule(this, `${name}-egress`, {
         securityGroupId: from.id,
         referencedSecurityGroupId: to.id,
         ipProtocol: "tcp",
@@ -106,7 +110,7 @@ export class Network extends Construct {
         toPort: port,
         description,
       });
-      new VpcSecurityGroupIngressRule(this, `${name}-ingress`, {
+      const ingress = new VpcSecurityGroupIngressRule(this, `${name}-ingress`, {
         securityGroupId: to.id,
         referencedSecurityGroupId: from.id,
         ipProtocol: "tcp",
@@ -114,6 +118,7 @@ export class Network extends Construct {
         toPort: port,
         description,
       });
+      rules.push(egress, ingress);
     };
     allow("functions-to-database", sg.functions, sg.database, POSTGRES_PORT, "functions to Aurora");
     allow("functions-to-cache", sg.functions, sg.cache, REDIS_PORT, "functions to Redis");

@@ -135,7 +135,8 @@ describe("DMS", () => {
         ssl_mode: "require",
         secrets_manager_arn: expect.stringContaining("replication-user"),
         secrets_manager_access_role_arn: expect.stringContaining("aws_iam_role."),
-        postgres_settings: expect.objectContaining({ heartbeat_enable: true }),
+        // DDL capture needs rds_superuser, which the replication user deliberately lacks.
+        postgres_settings: expect.objectContaining({ heartbeat_enable: true, capture_ddls: false }),
       }),
     );
     const secret = resourceNamed(dev.json, "aws_secretsmanager_secret_version", "replication-user");
@@ -158,6 +159,14 @@ describe("DMS", () => {
     const task = resourceNamed(dev.json, "aws_dms_replication_task", "task");
     expect(task).toEqual(expect.objectContaining({ migration_type: "cdc", start_replication_task: true }));
     const mappings = json(task.table_mappings) as typeof TABLE_MAPPINGS;
+    expect(mappings.rules).toContainEqual({
+      "rule-type": "selection",
+      "rule-id": expect.any(String),
+      "rule-name": expect.any(String),
+      "object-locator": { "schema-name": "public", "table-name": "outbox" },
+      "rule-action": "include",
+    });
+    expect(new Set(mappings.rules.map((rule) => rule["rule-id"])).size).toBe(mappings.rules.length);
     expect(mappings.rules).toContainEqual(
       expect.objectContaining({
         "rule-type": "object-mapping",
@@ -357,6 +366,11 @@ describe("API", () => {
       triggers: { redeployment: expect.stringMatching(/^\$\{sha1\(jsonencode\(/) },
       lifecycle: { create_before_destroy: true },
     });
+    // In-place changes (an integration's URI, the authorizer's settings) redeploy too, not only replacements.
+    const redeployment = (resourceNamed(dev.json, "aws_api_gateway_deployment", "deployment").triggers as { redeployment: string }).redeployment;
+    for (const attribute of ["-integration_[0-9A-F]+\\.uri", "-method_[0-9A-F]+\\.authorization", "aws_api_gateway_authorizer\\..*\\.identity_source", "apiKeyRequired=true authorizerTtl=300"]) {
+      expect(redeployment).toMatch(new RegExp(attribute));
+    }
   });
 
   it("serves stage prod with JSON access logs and throttling", () => {
@@ -387,7 +401,17 @@ describe("deploy-time migration", () => {
     expect(invocation).toEqual(
       expect.objectContaining({ function_name: expect.stringContaining("functions_migrate_function"), triggers: { migrations: digest } }),
     );
-    expect(invocation.depends_on).toEqual(expect.arrayContaining([expect.stringContaining("aws_rds_cluster_instance."), expect.stringContaining("aws_vpc_endpoint.")]));
+    expect(invocation.depends_on).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining("aws_rds_cluster_instance."),
+        expect.stringContaining("aws_vpc_endpoint."),
+        // The function reaches Aurora and Secrets Manager only once these rules exist.
+        expect.stringMatching(/^aws_vpc_security_group_egress_rule\.network_functions-to-database-egress/),
+        expect.stringMatching(/^aws_vpc_security_group_ingress_rule\.network_functions-to-database-ingress/),
+        expect.stringMatching(/^aws_vpc_security_group_egress_rule\.network_functions-to-endpoints-egress/),
+        expect.stringMatching(/^aws_vpc_security_group_ingress_rule\.network_functions-to-endpoints-ingress/),
+      ]),
+    );
   });
 });
 
