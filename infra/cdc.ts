@@ -102,8 +102,12 @@ export class Cdc extends Construct {
       publiclyAccessible: false,
       replicationSubnetGroupId: subnetGroup.replicationSubnetGroupId,
       vpcSecurityGroupIds: [props.securityGroup.id],
+      // 3.5.3 is the first DMS release that supports Aurora PostgreSQL 16 as a source.
+      engineVersion: "3.5.4",
       autoMinorVersionUpgrade: true,
       applyImmediately: true,
+      // AWS upgrades minor versions itself; a plan must not try to take them back.
+      lifecycle: { ignoreChanges: ["engine_version"] },
     });
     // DMS writes task logs to this group; created here it has a retention and goes on destroy.
     const logs = new CloudwatchLogGroup(this, "task-logs", { name: `dms-tasks-${instanceId}`, retentionInDays: props.logRetentionDays });
@@ -131,6 +135,9 @@ export class Cdc extends Construct {
       postgresSettings: {
         heartbeatEnable: true,
         heartbeatFrequency: 5,
+        // The heartbeat table goes in a schema the replication user owns (the migrate step
+        // creates it): PostgreSQL 15+ lets no ordinary user create tables in `public`.
+        heartbeatSchema: "dms",
         failTasksOnLobTruncation: true,
         // DDL capture makes DMS create an event trigger and `awsdms_ddl_audit` at task start,
         // which needs rds_superuser; the replication user has only rds_replication, so the

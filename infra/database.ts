@@ -74,6 +74,9 @@ export class Database extends Construct {
       copyTagsToSnapshot: true,
       enabledCloudwatchLogsExports: ["postgresql"],
       applyImmediately: !config.deletionProtection,
+      // AWS applies minor upgrades (auto_minor_version_upgrade on the instances); a later
+      // plan must not try to downgrade the cluster to the pinned version.
+      lifecycle: { ignoreChanges: ["engine_version"] },
     });
     this.masterSecretArn = this.cluster.masterUserSecret.get(0).secretArn;
     const instance = (name: string, after?: RdsClusterInstance) =>
@@ -88,6 +91,7 @@ export class Database extends Construct {
         dbSubnetGroupName: subnetGroup.name,
         publiclyAccessible: false,
         autoMinorVersionUpgrade: true,
+        lifecycle: { ignoreChanges: ["engine_version"] },
       });
     this.writer = instance("writer");
     if (config.withReader) this.reader = instance("reader", this.writer);

@@ -136,7 +136,7 @@ describe("DMS", () => {
         secrets_manager_arn: expect.stringContaining("replication-user"),
         secrets_manager_access_role_arn: expect.stringContaining("aws_iam_role."),
         // DDL capture needs rds_superuser, which the replication user deliberately lacks.
-        postgres_settings: expect.objectContaining({ heartbeat_enable: true, capture_ddls: false }),
+        postgres_settings: expect.objectContaining({ heartbeat_enable: true, heartbeat_schema: "dms", capture_ddls: false }),
       }),
     );
     const secret = resourceNamed(dev.json, "aws_secretsmanager_secret_version", "replication-user");

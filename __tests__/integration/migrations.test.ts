@@ -82,9 +82,11 @@ describe("the replication user for log tailing", () => {
     try {
       await expect(tailer.query("SELECT count(*) FROM outbox")).resolves.toBeDefined();
       await expect(tailer.query('SELECT count(*) FROM "order"')).rejects.toThrow(/permission denied/);
+      // Its own schema, for the DMS heartbeat table.
+      await expect(tailer.query("CREATE TABLE dms.awsdms_heartbeat (id int)")).resolves.toBeDefined();
     } finally {
       await tailer.end();
-      await sql.raw(`DROP OWNED BY ${username}; DROP ROLE ${username}`).execute(database.db);
+      await sql.raw(`DROP SCHEMA dms CASCADE; DROP OWNED BY ${username}; DROP ROLE ${username}`).execute(database.db);
     }
   });
 });

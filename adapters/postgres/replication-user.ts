@@ -1,6 +1,9 @@
 import { type Kysely, sql } from "kysely";
 import type { Database } from "./schema";
 
+/** Must match `heartbeat_schema` of the DMS source endpoint (infra/cdc.ts). */
+export const HEARTBEAT_SCHEMA = "dms";
+
 export interface ReplicationUser {
   readonly username: string;
   readonly password: string;
@@ -29,4 +32,6 @@ export const ensureReplicationUser = async (db: Kysely<Database>, user: Replicat
   await sql.raw(await formatted(db, grant, user.username)).execute(db);
   await sql.raw(await formatted(db, "GRANT USAGE ON SCHEMA public TO %I", user.username)).execute(db);
   await sql.raw(await formatted(db, "GRANT SELECT ON public.outbox TO %I", user.username)).execute(db);
+  // DMS keeps its heartbeat table here (the endpoint's `heartbeat_schema`).
+  await sql.raw(await formatted(db, "CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I", HEARTBEAT_SCHEMA, user.username)).execute(db);
 };
