@@ -44,7 +44,12 @@ export const poolOptionsFor = async (
     port: config.port,
     database: config.database,
     user: username,
-    password,
+    // Asked for each new connection, so a rotated password is picked up (the reader caches).
+    password: async () => {
+      const current = (await readSecret(config.secretArn)).password;
+      if (typeof current !== "string") throw new Error(`secret ${config.secretArn} lacks a string password`);
+      return current;
+    },
     ssl: { rejectUnauthorized: true },
     max,
   };

@@ -30,7 +30,7 @@ export interface PoolOptions {
   readonly host?: string;
   readonly port?: number;
   readonly user?: string;
-  readonly password?: string;
+  readonly password?: string | (() => Promise<string>);
   readonly database?: string;
   readonly ssl?: PoolConfig["ssl"];
   /** Small by default: on Lambda each warm container holds its own pool. */
