@@ -1,4 +1,3 @@
-import { ApiGatewayAccount } from "@cdktf/provider-aws/lib/api-gateway-account";
 import { ApiGatewayApiKey } from "@cdktf/provider-aws/lib/api-gateway-api-key";
 import { ApiGatewayAuthorizer } from "@cdktf/provider-aws/lib/api-gateway-authorizer";
 import { ApiGatewayDeployment } from "@cdktf/provider-aws/lib/api-gateway-deployment";
@@ -11,19 +10,19 @@ import { ApiGatewayStage } from "@cdktf/provider-aws/lib/api-gateway-stage";
 import { ApiGatewayUsagePlan } from "@cdktf/provider-aws/lib/api-gateway-usage-plan";
 import { ApiGatewayUsagePlanKey } from "@cdktf/provider-aws/lib/api-gateway-usage-plan-key";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { DataAwsIamRole } from "@cdktf/provider-aws/lib/data-aws-iam-role";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { EnvironmentConfig } from "./config";
-import { assumeRolePolicy, MANAGED_POLICIES } from "./iam";
 import type { GeneratedSecret } from "./secrets";
 
 export const API_NAME = "OrdersAPI";
 export const STAGE_NAME = "prod";
 export const ADMIN_USER = "admin";
+/** API Gateway's account-wide CloudWatch logging role; the `cqrs-account` stack creates it. */
+export const API_GATEWAY_CLOUDWATCH_ROLE = "cqrs-apigateway-cloudwatch";
 const AUTHORIZER_TTL_SECONDS = 300;
 const API_KEY_REQUIRED = true;
 
@@ -45,8 +44,6 @@ const ACCESS_LOG_FORMAT = JSON.stringify({
 export interface ApiProps {
   readonly prefix: string;
   readonly config: EnvironmentConfig["api"];
-  /** Whether this stack owns the account-wide API Gateway CloudWatch role. */
-  readonly manageAccountLogging: boolean;
   readonly logRetentionDays: number;
   /** `{ username, password }`; created by the stack because the authorizer needs its ARN first. */
   readonly credentials: GeneratedSecret;
@@ -147,18 +144,9 @@ export class Api extends Construct {
       dependsOn: parts as ITerraformDependable[],
     });
 
-    const stageDependencies: ITerraformDependable[] = [];
-    if (props.manageAccountLogging) {
-      const role = new IamRole(this, "cloudwatch-role", {
-        name: `${props.prefix}-apigateway-cloudwatch`,
-        assumeRolePolicy: assumeRolePolicy("apigateway.amazonaws.com"),
-      });
-      const attachment = new IamRolePolicyAttachment(this, "cloudwatch-role-policy", {
-        role: role.name,
-        policyArn: MANAGED_POLICIES.apiGatewayCloudWatchLogs,
-      });
-      stageDependencies.push(new ApiGatewayAccount(this, "account", { cloudwatchRoleArn: role.arn, dependsOn: [attachment] }));
-    }
+    // Stage logging needs the account's CloudWatch role, which `cqrs-account` sets: reading
+    // the role fails the plan, not the apply, when that stack has not been deployed.
+    const accountLoggingRole = new DataAwsIamRole(this, "cloudwatch-role", { name: API_GATEWAY_CLOUDWATCH_ROLE });
     this.accessLogs = new CloudwatchLogGroup(this, "access-logs", {
       name: `/aws/apigateway/${props.prefix}-orders-api/access`,
       retentionInDays: props.logRetentionDays,
@@ -173,7 +161,7 @@ export class Api extends Construct {
       stageName: STAGE_NAME,
       deploymentId: deployment.id,
       accessLogSettings: { destinationArn: this.accessLogs.arn, format: ACCESS_LOG_FORMAT },
-      dependsOn: [...stageDependencies, executionLogs],
+      dependsOn: [accountLoggingRole, executionLogs],
     });
     new ApiGatewayMethodSettings(this, "stage-settings", {
       restApiId: api.id,

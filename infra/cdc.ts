@@ -3,9 +3,9 @@ import { DmsEndpoint } from "@cdktf/provider-aws/lib/dms-endpoint";
 import { DmsReplicationInstance } from "@cdktf/provider-aws/lib/dms-replication-instance";
 import { DmsReplicationSubnetGroup } from "@cdktf/provider-aws/lib/dms-replication-subnet-group";
 import { DmsReplicationTask } from "@cdktf/provider-aws/lib/dms-replication-task";
+import { DataAwsIamRole } from "@cdktf/provider-aws/lib/data-aws-iam-role";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import type { KinesisStream } from "@cdktf/provider-aws/lib/kinesis-stream";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
@@ -14,10 +14,10 @@ import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { EnvironmentConfig } from "./config";
 import { DATABASE_NAME } from "./database";
-import { assumeRolePolicy, MANAGED_POLICIES, policyDocument } from "./iam";
+import { assumeRolePolicy, policyDocument } from "./iam";
 import type { GeneratedSecret } from "./secrets";
 
-/** Names DMS looks these roles up by; they are account-wide. */
+/** Names DMS looks these roles up by; they are account-wide, created by `cqrs-account`. */
 export const DMS_VPC_ROLE = "dms-vpc-role";
 export const DMS_LOGS_ROLE = "dms-cloudwatch-logs-role";
 export const REPLICATION_USER = "dms_replication";
@@ -56,7 +56,6 @@ export interface CdcProps {
   readonly prefix: string;
   readonly region: string;
   readonly config: EnvironmentConfig["dms"];
-  readonly createAccountRoles: boolean;
   readonly subnets: ReadonlyArray<Subnet>;
   readonly securityGroup: SecurityGroup;
   readonly stream: KinesisStream;
@@ -77,21 +76,17 @@ export class Cdc extends Construct {
 
   constructor(scope: Construct, id: string, props: CdcProps) {
     super(scope, id);
-    const accountRoles: ITerraformDependable[] = [];
-    if (props.createAccountRoles) {
-      const accountRole = (name: string, policyArn: string) => {
-        const role = new IamRole(this, name, { name, assumeRolePolicy: assumeRolePolicy("dms.amazonaws.com") });
-        return new IamRolePolicyAttachment(this, `${name}-policy`, { role: role.name, policyArn });
-      };
-      accountRoles.push(accountRole(DMS_VPC_ROLE, MANAGED_POLICIES.dmsVpc), accountRole(DMS_LOGS_ROLE, MANAGED_POLICIES.dmsCloudWatchLogs));
-    }
+    // The account-wide roles belong to `cqrs-account`; reading them here fails the plan, not
+    // the apply, when that stack has not been deployed (or the account lacks them).
+    const vpcRole = new DataAwsIamRole(this, DMS_VPC_ROLE, { name: DMS_VPC_ROLE });
+    const logsRole = new DataAwsIamRole(this, DMS_LOGS_ROLE, { name: DMS_LOGS_ROLE });
 
     const subnetGroup = new DmsReplicationSubnetGroup(this, "subnets", {
       replicationSubnetGroupId: `${props.prefix}-cdc`,
       replicationSubnetGroupDescription: "DMS in the private subnets",
       subnetIds: props.subnets.map((subnet) => subnet.id),
       // DMS creates the subnet group through dms-vpc-role: it must exist first.
-      dependsOn: accountRoles,
+      dependsOn: [vpcRole],
     });
     const instanceId = `${props.prefix}-cdc`;
     this.instance = new DmsReplicationInstance(this, "instance", {
@@ -186,7 +181,7 @@ export class Cdc extends Construct {
       replicationTaskSettings: JSON.stringify(TASK_SETTINGS),
       // Terraform also stops the task before deleting it, so destroy does not hang on it.
       startReplicationTask: true,
-      dependsOn: [props.migration, logs, ...accountRoles],
+      dependsOn: [props.migration, logs, vpcRole, logsRole],
     });
   }
 }

@@ -27,11 +27,6 @@ export interface EnvironmentConfig {
     readonly allocatedStorageGb: number;
     readonly multiAz: boolean;
   };
-  /**
-   * Account-wide singletons (`dms-vpc-role`, `dms-cloudwatch-logs-role`, API Gateway's
-   * CloudWatch role): create them only in the one stack per account that owns them.
-   */
-  readonly accountResources: { readonly dmsRoles: boolean; readonly apiGatewayLogging: boolean };
   readonly stream: { readonly mode: "ON_DEMAND" } | { readonly mode: "PROVISIONED"; readonly shards: number };
   readonly logRetentionDays: number;
   readonly api: { readonly throttleRateLimit: number; readonly throttleBurstLimit: number };
@@ -58,6 +53,30 @@ export interface StateConfig {
   readonly bucket: string;
 }
 
+/**
+ * The account-wide singletons every environment in the account shares: `dms-vpc-role`,
+ * `dms-cloudwatch-logs-role` (DMS finds them by these exact names) and API Gateway's account
+ * settings with their CloudWatch role. The `cqrs-account` stack owns them, one per account,
+ * so destroying an environment never touches them.
+ */
+export interface AccountConfig {
+  /** Region of API Gateway's account settings (they are per region): the environments' region. */
+  readonly region: string;
+  /**
+   * Whether `cqrs-account` creates `dms-vpc-role`. Set to `false` in an account that already
+   * has it (the DMS console creates it the first time it is used); the environments then use
+   * the existing role. Same for `dms-cloudwatch-logs-role` with `createDmsCloudWatchLogsRole`.
+   */
+  readonly createDmsVpcRole: boolean;
+  readonly createDmsCloudWatchLogsRole: boolean;
+}
+
+export const ACCOUNT: AccountConfig = {
+  region: "us-east-1",
+  createDmsVpcRole: true,
+  createDmsCloudWatchLogsRole: true,
+};
+
 export const STATE: StateConfig = {
   region: "us-east-1",
   bucket: "cqrs-outbox-terraform-state",
@@ -71,7 +90,6 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     database: { instanceClass: "db.t4g.medium", withReader: false, deletionProtection: false, backupRetentionDays: 1, engineVersion: "16.6" },
     cache: { nodeType: "cache.t4g.micro", replicas: 0 },
     dms: { instanceClass: "dms.t3.small", allocatedStorageGb: 20, multiAz: false },
-    accountResources: { dmsRoles: true, apiGatewayLogging: true },
     stream: { mode: "ON_DEMAND" },
     logRetentionDays: 14,
     api: { throttleRateLimit: 50, throttleBurstLimit: 100 },
@@ -86,9 +104,6 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     database: { instanceClass: "db.r6g.large", withReader: true, deletionProtection: true, backupRetentionDays: 14, engineVersion: "16.6" },
     cache: { nodeType: "cache.r7g.large", replicas: 1 },
     dms: { instanceClass: "dms.r5.large", allocatedStorageGb: 50, multiAz: true },
-    // Shares its account with dev here, whose stack owns the account-wide roles; set both to
-    // true when prod gets an account of its own.
-    accountResources: { dmsRoles: false, apiGatewayLogging: false },
     stream: { mode: "PROVISIONED", shards: 2 },
     logRetentionDays: 90,
     api: { throttleRateLimit: 500, throttleBurstLimit: 1000 },

@@ -135,7 +135,6 @@ export class CqrsStack extends TerraformStack {
     this.api = new Api(this, "api", {
       prefix,
       config: env.api,
-      manageAccountLogging: env.accountResources.apiGatewayLogging,
       logRetentionDays: retention,
       credentials,
       placeOrder: fn["place-order"].function,
@@ -152,7 +151,6 @@ export class CqrsStack extends TerraformStack {
       prefix,
       region: env.region,
       config: env.dms,
-      createAccountRoles: env.accountResources.dmsRoles,
       subnets,
       securityGroup: sg.dms,
       stream: this.stream.stream,

@@ -1,12 +1,12 @@
 // Checks over the whole synthesized JSON, so a resource added later is held to them too.
-import { STATE_STACK } from "../../infra/app";
+import { ACCOUNT_STACK, STATE_STACK } from "../../infra/app";
 import { VPC_ACCESS_ACTIONS } from "../../infra/functions";
 import { MANAGED_POLICIES } from "../../infra/iam";
 import { resourcesOf, synthesizeAll, type Block, type SynthesizedStack } from "./synth";
 
 const stacks = synthesizeAll();
 const all = [...stacks.entries()].map(([id, { json }]) => [id, json] as const);
-const environments = all.filter(([id]) => id !== STATE_STACK);
+const environments = all.filter(([id]) => id !== STATE_STACK && id !== ACCOUNT_STACK);
 
 interface PolicyStatement {
   readonly Sid?: string;

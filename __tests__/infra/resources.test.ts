@@ -33,19 +33,23 @@ import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { Testing } from "cdktf";
+import { type App, Testing } from "cdktf";
+import { AccountStack } from "../../infra/account-stack";
+import { API_GATEWAY_CLOUDWATCH_ROLE } from "../../infra/api";
 import { type TABLE_MAPPINGS } from "../../infra/cdc";
-import { ENVIRONMENTS } from "../../infra/config";
+import { ACCOUNT, ENVIRONMENTS, STATE } from "../../infra/config";
+import { MANAGED_POLICIES } from "../../infra/iam";
 import { FUNCTION_NAMES, FUNCTION_TIMEOUTS } from "../../infra/functions";
 import { migrationsDigest } from "../../infra/migration";
 import { Stream } from "../../infra/stream";
 import { SOURCE_PATHS } from "../../infra/app";
-import { environmentStack, resourceNamed, resourcesOf, synthesizeAll, type Block } from "./synth";
+import { accountStack, environmentStack, resourceNamed, resourcesOf, synthesizeAll, type Block } from "./synth";
 
 Testing.setupJest();
 const stacks = synthesizeAll();
 const dev = environmentStack(stacks, "dev");
 const prod = environmentStack(stacks, "prod");
+const account = accountStack(stacks);
 const json = (value: unknown) => JSON.parse(String(value)) as Record<string, unknown>;
 
 describe("network", () => {
@@ -112,15 +116,24 @@ describe("database", () => {
 });
 
 describe("DMS", () => {
-  it("creates the account-wide roles by their exact names where configured, before the subnet group", () => {
-    expect(dev.text).toHaveResourceWithProperties(IamRole, { name: "dms-vpc-role" });
-    expect(dev.text).toHaveResourceWithProperties(IamRole, { name: "dms-cloudwatch-logs-role" });
-    expect(dev.text).toHaveResourceWithProperties(IamRolePolicyAttachment, { policy_arn: "arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole" });
-    const subnets = resourceNamed(dev.json, "aws_dms_replication_subnet_group", "cdc");
-    expect(subnets.depends_on).toEqual(expect.arrayContaining([expect.stringContaining("dms-vpc-role")]));
-    expect(prod.text).not.toHaveResourceWithProperties(IamRole, { name: "dms-vpc-role" });
-    expect(prod.text).toHaveResourceWithProperties(DmsReplicationSubnetGroup, {});
-  });
+  it.each([["cqrs-dev", dev], ["cqrs-prod", prod]] as const)(
+    "%s reads the account-wide roles by their exact names, creates none, and makes the subnet group and task wait for them",
+    (_key, stack) => {
+      expect(resourcesOf(stack.json, "aws_iam_role").map(([, role]) => role.name)).not.toEqual(
+        expect.arrayContaining([expect.stringMatching(/^(dms-vpc-role|dms-cloudwatch-logs-role)$|apigateway-cloudwatch/)]),
+      );
+      expect(resourcesOf(stack.json, "aws_api_gateway_account")).toEqual([]);
+      const roles = Object.entries(stack.json.data?.aws_iam_role ?? {});
+      const byName = (name: string) => roles.filter(([, role]) => role.name === name).map(([id]) => `data.aws_iam_role.${id}`);
+      expect(byName("dms-vpc-role")).toHaveLength(1);
+      expect(byName("dms-cloudwatch-logs-role")).toHaveLength(1);
+      const subnets = resourceNamed(stack.json, "aws_dms_replication_subnet_group", "cdc");
+      expect(subnets.depends_on).toEqual(byName("dms-vpc-role"));
+      const task = resourceNamed(stack.json, "aws_dms_replication_task", "task");
+      expect(task.depends_on).toEqual(expect.arrayContaining([...byName("dms-vpc-role"), ...byName("dms-cloudwatch-logs-role")]));
+      expect(stack.text).toHaveResourceWithProperties(DmsReplicationSubnetGroup, {});
+    },
+  );
 
   it("runs a private replication instance", () => {
     expect(dev.text).toHaveResourceWithProperties(DmsReplicationInstance, { publicly_accessible: false, replication_instance_class: "dms.t3.small" });
@@ -359,9 +372,13 @@ describe("API", () => {
     });
   });
 
-  it("sets the account's CloudWatch role where configured, and redeploys when the API changes", () => {
-    expect(dev.text).toHaveResourceWithProperties(ApiGatewayAccount, { cloudwatch_role_arn: expect.stringContaining("aws_iam_role.") });
-    expect(prod.text).not.toHaveResourceWithProperties(ApiGatewayAccount, {});
+  it("leaves the account's CloudWatch role to cqrs-account, deploys the stage after it, and redeploys when the API changes", () => {
+    for (const stack of [dev, prod]) {
+      expect(stack.text).not.toHaveResourceWithProperties(ApiGatewayAccount, {});
+      const [id, role] = Object.entries(stack.json.data?.aws_iam_role ?? {}).find(([, r]) => r.name === API_GATEWAY_CLOUDWATCH_ROLE) ?? [];
+      expect(role).toBeDefined();
+      expect(resourceNamed(stack.json, "aws_api_gateway_stage", "stage").depends_on).toContain(`data.aws_iam_role.${id}`);
+    }
     expect(dev.text).toHaveResourceWithProperties(ApiGatewayDeployment, {
       triggers: { redeployment: expect.stringMatching(/^\$\{sha1\(jsonencode\(/) },
       lifecycle: { create_before_destroy: true },
@@ -436,5 +453,70 @@ describe("alarms and outputs", () => {
     expect(Object.keys(outputs)).toEqual(expect.arrayContaining(["invoke_url", "credentials_secret_arn", "credentials_command", "stream_name", "topic_name"]));
     expect(outputs.credentials_command?.value).toMatch(/^aws secretsmanager get-secret-value .*--secret-id \$\{aws_secretsmanager_secret\..*\.arn\} --query SecretString --output text$/);
     expect(outputs.invoke_url?.value).toMatch(/aws_api_gateway_stage\..*\.invoke_url/);
+  });
+});
+
+describe("account stack", () => {
+  const trust = (role: Block) => json(role.assume_role_policy);
+  const roleNamed = (stack: { json: typeof account.json }, name: string) => {
+    const found = resourcesOf(stack.json, "aws_iam_role").filter(([, role]) => role.name === name);
+    expect(found).toHaveLength(1);
+    return found[0]!;
+  };
+  const attachmentsOf = (stack: { json: typeof account.json }, id: string) =>
+    resourcesOf(stack.json, "aws_iam_role_policy_attachment").filter(([, a]) => a.role === `\${aws_iam_role.${id}.name}`).map(([, a]) => a.policy_arn);
+
+  it.each([
+    ["dms-vpc-role", "dms.amazonaws.com", MANAGED_POLICIES.dmsVpc],
+    ["dms-cloudwatch-logs-role", "dms.amazonaws.com", MANAGED_POLICIES.dmsCloudWatchLogs],
+    [API_GATEWAY_CLOUDWATCH_ROLE, "apigateway.amazonaws.com", MANAGED_POLICIES.apiGatewayCloudWatchLogs],
+  ])("creates %s, trusted by %s only, with exactly %s attached", (name, principal, policyArn) => {
+    const [id, role] = roleNamed(account, name);
+    expect(trust(role)).toEqual({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: principal }, Action: "sts:AssumeRole" }],
+    });
+    expect(attachmentsOf(account, id)).toEqual([policyArn]);
+  });
+
+  it("has the DMS managed policy ARNs AWS documents", () => {
+    expect(MANAGED_POLICIES.dmsVpc).toBe("arn:aws:iam::aws:policy/service-role/AmazonDMSVPCManagementRole");
+    expect(MANAGED_POLICIES.dmsCloudWatchLogs).toBe("arn:aws:iam::aws:policy/service-role/AmazonDMSCloudWatchLogsRole");
+    expect(MANAGED_POLICIES.apiGatewayCloudWatchLogs).toBe("arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs");
+  });
+
+  it("points API Gateway's account settings at its CloudWatch role, once the policy is attached", () => {
+    const [id] = roleNamed(account, API_GATEWAY_CLOUDWATCH_ROLE);
+    const settings = resourcesOf(account.json, "aws_api_gateway_account");
+    expect(settings).toHaveLength(1);
+    expect(settings[0]![1]).toEqual(
+      expect.objectContaining({
+        cloudwatch_role_arn: `\${aws_iam_role.${id}.arn}`,
+        depends_on: [expect.stringMatching(/^aws_iam_role_policy_attachment\./)],
+      }),
+    );
+    expect(account.text).toHaveResourceWithProperties(ApiGatewayAccount, { cloudwatch_role_arn: expect.stringContaining("aws_iam_role.") });
+  });
+
+  it("holds only the account-wide roles and settings", () => {
+    expect(Object.keys(account.json.resource ?? {}).sort()).toEqual(["aws_api_gateway_account", "aws_iam_role", "aws_iam_role_policy_attachment"]);
+    expect(resourcesOf(account.json, "aws_iam_role").map(([, role]) => role.name).sort()).toEqual(
+      ["dms-cloudwatch-logs-role", "dms-vpc-role", API_GATEWAY_CLOUDWATCH_ROLE].sort(),
+    );
+    expect(ACCOUNT).toEqual(expect.objectContaining({ createDmsVpcRole: true, createDmsCloudWatchLogsRole: true }));
+  });
+
+  it("leaves out the DMS roles an account already has", () => {
+    const app = Testing.app() as App;
+    const stack = new AccountStack(app, "cqrs-account", { account: { ...ACCOUNT, createDmsVpcRole: false, createDmsCloudWatchLogsRole: false }, state: STATE });
+    const text = Testing.synth(stack);
+    expect(text).not.toHaveResourceWithProperties(IamRole, { name: "dms-vpc-role" });
+    expect(text).not.toHaveResourceWithProperties(IamRole, { name: "dms-cloudwatch-logs-role" });
+    expect(text).toHaveResourceWithProperties(IamRole, { name: API_GATEWAY_CLOUDWATCH_ROLE });
+    expect(text).toHaveResourceWithProperties(IamRolePolicyAttachment, { policy_arn: MANAGED_POLICIES.apiGatewayCloudWatchLogs });
+    expect(text).toHaveResourceWithProperties(ApiGatewayAccount, {});
+    const onlyVpc = Testing.synth(new AccountStack(Testing.app() as App, "cqrs-account", { account: { ...ACCOUNT, createDmsVpcRole: false }, state: STATE }));
+    expect(onlyVpc).not.toHaveResourceWithProperties(IamRole, { name: "dms-vpc-role" });
+    expect(onlyVpc).toHaveResourceWithProperties(IamRole, { name: "dms-cloudwatch-logs-role" });
   });
 });

@@ -1,7 +1,7 @@
 import { type App, Testing } from "cdktf";
-import { buildApp, stackName, STATE_STACK } from "../../infra/app";
+import { ACCOUNT_STACK, buildApp, stackName, STATE_STACK } from "../../infra/app";
 import { stubBundler } from "../../infra/bundling";
-import { ENVIRONMENTS } from "../../infra/config";
+import { ACCOUNT, ENVIRONMENTS, STATE } from "../../infra/config";
 
 interface SynthesizedStack {
   readonly terraform: { readonly backend: Record<string, Record<string, unknown>> };
@@ -19,8 +19,25 @@ const synthesizeAll = (): ReadonlyMap<string, SynthesizedStack> => {
 describe("stacks", () => {
   const stacks = synthesizeAll();
 
-  it("has the state bootstrap and one stack per environment", () => {
-    expect([...stacks.keys()].sort()).toEqual([STATE_STACK, ...Object.keys(ENVIRONMENTS).map((e) => stackName(e as never))].sort());
+  it("has the state bootstrap, the account stack and one stack per environment", () => {
+    expect([...stacks.keys()].sort()).toEqual([STATE_STACK, ACCOUNT_STACK, ...Object.keys(ENVIRONMENTS).map((e) => stackName(e as never))].sort());
+  });
+
+  it("keeps the account stack's state in S3 under its own key, in the account's region", () => {
+    const stack = stacks.get(ACCOUNT_STACK);
+    expect(stack?.terraform.backend.s3).toEqual({
+      bucket: STATE.bucket,
+      key: `${ACCOUNT_STACK}/terraform.tfstate`,
+      region: STATE.region,
+      encrypt: true,
+      use_lockfile: true,
+    });
+    expect(stack?.provider.aws[0]?.region).toBe(ACCOUNT.region);
+    expect(stack?.provider.aws[0]?.default_tags[0]?.tags).toEqual({ project: "cqrs-outbox", stack: ACCOUNT_STACK });
+  });
+
+  it("sets API Gateway's account settings in the environments' region (they are per region)", () => {
+    for (const environment of Object.values(ENVIRONMENTS)) expect(environment.region).toBe(ACCOUNT.region);
   });
 
   it.each(Object.values(ENVIRONMENTS))("keeps $name state in S3: encrypted, one key per stack, S3-native locking", (environment) => {

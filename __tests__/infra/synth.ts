@@ -1,7 +1,7 @@
 // Shared by the infra tests: synthesizes every stack once per test file, with stub bundles
 // (bundling.test.ts runs the real esbuild).
 import { type App, Testing } from "cdktf";
-import { buildApp, stackName } from "../../infra/app";
+import { ACCOUNT_STACK, buildApp, stackName } from "../../infra/app";
 import { stubBundler } from "../../infra/bundling";
 import type { EnvironmentName } from "../../infra/config";
 
@@ -31,6 +31,12 @@ export const synthesizeAll = (): ReadonlyMap<string, { readonly text: string; re
 export const environmentStack = (stacks: ReturnType<typeof synthesizeAll>, environment: EnvironmentName) => {
   const stack = stacks.get(stackName(environment));
   if (stack === undefined) throw new Error(`no stack for ${environment}`);
+  return stack;
+};
+
+export const accountStack = (stacks: ReturnType<typeof synthesizeAll>) => {
+  const stack = stacks.get(ACCOUNT_STACK);
+  if (stack === undefined) throw new Error(`no stack ${ACCOUNT_STACK}`);
   return stack;
 };
 
