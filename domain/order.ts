@@ -1,5 +1,4 @@
 import * as E from "fp-ts/Either";
-import { pipe } from "fp-ts/function";
 import type { ReadonlyNonEmptyArray } from "fp-ts/ReadonlyNonEmptyArray";
 import type * as t from "io-ts";
 import { type DomainError, type Issue, productNotFound, validationFailed } from "./errors";
@@ -55,38 +54,43 @@ export interface PlaceOrderCommand {
 /**
  * Two lines for the same product are rejected rather than merged: a merged quantity could
  * silently exceed the per-line bound, and the client most likely sent the line twice by
- * mistake. Each repeat is reported at its own path.
+ * mistake. Each repeat is reported at its own path. Read from the raw input, so a repeat is
+ * reported even when other fields of the request are invalid too.
  */
-const duplicateLines = (body: PlaceOrderBody): ReadonlyArray<Issue> => {
+const duplicateLines = (input: unknown): ReadonlyArray<Issue> => {
+  const products = typeof input === "object" && input !== null ? (input as { products?: unknown }).products : undefined;
+  if (!Array.isArray(products)) return [];
   const firstIndex = new Map<number, number>();
-  return body.products.flatMap((line, index) => {
-    const first = firstIndex.get(line.id_product);
+  return products.flatMap((line: unknown, index) => {
+    const id = typeof line === "object" && line !== null ? (line as { id_product?: unknown }).id_product : undefined;
+    if (!ProductIdCodec.is(id)) return [];
+    const first = firstIndex.get(id);
     if (first === undefined) {
-      firstIndex.set(line.id_product, index);
+      firstIndex.set(id, index);
       return [];
     }
     return [
       {
         path: `products[${index}].id_product`,
         code: "duplicate" as const,
-        message: `product ${line.id_product} is already ordered in products[${first}]; send one line per product`,
+        message: `product ${id} is already ordered in products[${first}]; send one line per product`,
       },
     ];
   });
 };
 
-export const decodePlaceOrder = (input: unknown): E.Either<DomainError, PlaceOrderCommand> =>
-  pipe(
-    decodeWith(PlaceOrderBody)(input),
-    E.chain((body) => {
-      const duplicates = duplicateLines(body);
-      return duplicates.length > 0 ? E.left(duplicates) : E.right(body);
-    }),
-    E.bimap(validationFailed, (body) => ({
-      clientId: body.id_client,
-      lines: body.products.map((line) => ({ productId: line.id_product, quantity: line.quantity })) as unknown as ReadonlyNonEmptyArray<OrderLine>,
-    })),
-  );
+export const decodePlaceOrder = (input: unknown): E.Either<DomainError, PlaceOrderCommand> => {
+  const decoded = decodeWith(PlaceOrderBody)(input);
+  const duplicates = duplicateLines(input);
+  if (E.isLeft(decoded) || duplicates.length > 0) {
+    return E.left(validationFailed([...(E.isLeft(decoded) ? decoded.left : []), ...duplicates]));
+  }
+  const body = decoded.right;
+  return E.right({
+    clientId: body.id_client,
+    lines: body.products.map((line) => ({ productId: line.id_product, quantity: line.quantity })) as unknown as ReadonlyNonEmptyArray<OrderLine>,
+  });
+};
 
 // ---- pricing ----
 

@@ -177,3 +177,20 @@ describe("decodePlaceOrder: a valid request", () => {
     expect(result).toStrictEqual(E.right({ clientId: 1, lines: [{ productId: 1, quantity: 1 }] }));
   });
 });
+
+describe("duplicate lines next to other problems", () => {
+  it("reports the repeat together with an invalid id_client and an invalid quantity", () => {
+    const result = decodePlaceOrder({
+      id_client: "one",
+      products: [
+        { id_product: 4, quantity: 1 },
+        { id_product: 4, quantity: 0 },
+      ],
+    });
+    expect(E.isLeft(result) && result.left.code === "ValidationFailed" && result.left.issues.map((i) => [i.path, i.code])).toEqual([
+      ["id_client", "invalid_type"],
+      ["products[1].quantity", "out_of_range"],
+      ["products[1].id_product", "duplicate"],
+    ]);
+  });
+});
