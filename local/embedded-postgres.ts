@@ -31,6 +31,13 @@ export const startEmbeddedPostgres = async (
   const databaseDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "cqrs-pg-")));
   const port = options.port ?? (await freePort());
   const password = "postgres";
+  // The server's last words, for an error that says more than the package's.
+  const recent: string[] = [];
+  const remember = (line: string) => {
+    recent.push(line.trim());
+    if (recent.length > 8) recent.shift();
+    options.onLog?.(line);
+  };
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -49,12 +56,21 @@ export const startEmbeddedPostgres = async (
       "-c", "listen_addresses=127.0.0.1",
       "-c", "fsync=off",
     ],
-    onLog: options.onLog ?? (() => undefined),
-    onError: (error: unknown) => options.onLog?.(String(error)),
+    onLog: remember,
+    onError: (error: unknown) => remember(String(error)),
   });
   const { existsSync } = await import("node:fs");
   if (!existsSync(join(databaseDir, "PG_VERSION"))) await server.initialise();
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    const detail = recent.filter((line) => line !== "").slice(-3).join(" | ");
+    throw new Error(
+      `PostgreSQL did not start in ${databaseDir}` +
+        (temporary ? "" : " (is another instance using this data folder?)") +
+        (detail ? `: ${detail}` : error instanceof Error ? `: ${error.message}` : ""),
+    );
+  }
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,

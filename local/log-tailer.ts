@@ -97,6 +97,20 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
     if (!stopping) options.log?.(`log tailer: ${error.message}`);
   });
 
+  // Resolves once the server streams changes; a first subscription that fails is an error
+  // of the start (a slot in use, say), later disconnects are retried until stopped.
+  let markReady: () => void = () => undefined;
+  let markFailed: (error: unknown) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    markFailed = reject;
+  });
+  let started = false;
+  service.on("start", () => {
+    started = true;
+    markReady();
+  });
+
   // subscribe() resolves only when the stream ends; reconnect until stopped.
   const run = (async () => {
     while (!stopping) {
@@ -104,17 +118,25 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
         await service.subscribe(plugin, options.slotName);
       } catch (error) {
         if (stopping) return;
+        if (!started) return markFailed(error);
         options.log?.(`log tailer disconnected (${error instanceof Error ? error.message : String(error)}); reconnecting`);
         await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
     }
   })();
 
-  return {
-    stop: async () => {
-      stopping = true;
-      await service.stop();
-      await run.catch(() => undefined);
-    },
+  const stop = async (): Promise<void> => {
+    stopping = true;
+    await service.stop();
+    // subscribe() settles once its connection closes; do not let a stuck socket hold shutdown.
+    await Promise.race([run, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
   };
+
+  try {
+    await ready;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { stop };
 };

@@ -1,0 +1,26 @@
+import { createServer } from "node:net";
+import { startLocalRuntime } from "../../local/runtime";
+import { freshDatabase } from "../support/database";
+
+it("fails to start, cleanly and quickly, when its port is taken", async () => {
+  const database = await freshDatabase(2);
+  const squatter = createServer();
+  await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", () => resolve()));
+  const port = (squatter.address() as { port: number }).port;
+  try {
+    const started = Date.now();
+    await expect(
+      startLocalRuntime({ databaseUrl: database.url, redisUrl: process.env.REDIS_URL as string, redisKeyPrefix: "startup-failure:", dataDir: "/nonexistent", port }),
+    ).rejects.toThrow(/EADDRINUSE/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // Everything it had started was stopped: its replication connection is gone.
+    const walSenders = await database.pool.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'walsender'",
+    );
+    expect(walSenders.rows[0]?.n).toBe(0);
+  } finally {
+    squatter.close();
+    await database.pool.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()");
+    await database.drop();
+  }
+});
