@@ -1,10 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Pool } from "pg";
-import { createOrderStore } from "../adapters/postgres/order-store.kysely";
 import { createDb, createPool } from "../adapters/postgres/pool";
-import type { Uuid } from "../domain/outbox-event";
 import { migrateAndSeed } from "../handlers/migrate";
-import { makePlaceOrderHandler } from "../handlers/place-order";
+import { makePlaceOrderHandler, placeOrderDeps } from "../handlers/place-order";
 import { startEmbeddedPostgres } from "../local/embedded-postgres";
 import { measure, ratio } from "./measure";
 
@@ -51,11 +49,7 @@ export const placeOrderBench = async (): Promise<ReadonlyArray<string>> => {
   const db = createDb(pool);
   try {
     await migrateAndSeed(db);
-    const handler = makePlaceOrderHandler(async () => ({
-      orders: createOrderStore(db),
-      clock: { now: () => new Date() },
-      ids: { uuid: () => randomUUID() as Uuid },
-    }));
+    const handler = makePlaceOrderHandler(async () => placeOrderDeps(db));
     const event = {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ id_client: 1, products: [{ id_product: 1, quantity: 1 }, { id_product: 2, quantity: 3 }] }),

@@ -5,6 +5,7 @@ import type {
   APIGatewayTokenAuthorizerEvent,
 } from "aws-lambda";
 import { readJsonSecret } from "../adapters/aws/secrets";
+import { readUserSecret } from "../adapters/aws/user-secret";
 
 export interface Credentials {
   readonly username: string;
@@ -83,11 +84,7 @@ export const credentialsFromSecret =
   (secretArn: string | undefined, read: (id: string) => Promise<Record<string, unknown>> = readJsonSecret) =>
   async (): Promise<Credentials> => {
     if (secretArn === undefined || secretArn === "") throw new Error("CREDENTIALS_SECRET_ARN is not set");
-    const { username, password } = await read(secretArn);
-    if (typeof username !== "string" || typeof password !== "string") {
-      throw new Error(`secret ${secretArn} lacks a string username and password`);
-    }
-    return { username, password };
+    return readUserSecret(read, secretArn);
   };
 
 export const handler = makeAuthorizer(credentialsFromSecret(process.env.CREDENTIALS_SECRET_ARN));

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
@@ -7,7 +6,7 @@ import { viewToResponse } from "../domain/client-view";
 import { clientNotFound, validationFailed } from "../domain/errors";
 import { MAX_ID } from "../domain/order";
 import type { ClientViewStore } from "../domain/ports";
-import { errorResponse, jsonResponse } from "./http";
+import { errorResponse, requestIdOf, jsonResponse } from "./http";
 import { sharedRedis } from "./redis";
 
 export interface GetClientDeps {
@@ -34,7 +33,7 @@ const clientIdOf = (event: APIGatewayProxyEvent) => {
 export const makeGetClientHandler =
   (deps: () => Promise<GetClientDeps>) =>
   async (event: APIGatewayProxyEvent, context?: Pick<Context, "awsRequestId">): Promise<APIGatewayProxyResult> => {
-    const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? randomUUID();
+    const requestId = requestIdOf(event, context);
     const clientId = clientIdOf(event);
     if (E.isLeft(clientId)) return errorResponse(clientId.left, requestId);
     let view;

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import * as E from "fp-ts/Either";
 import type { DomainError, Issue } from "../domain/errors";
@@ -56,6 +57,10 @@ export const errorResponse = (error: HttpError, requestId: string): APIGatewayPr
       return problem(500, "InternalError", "Internal error", { requestId });
   }
 };
+
+/** The id a caller can quote: Lambda's, else API Gateway's, else a fresh one (local calls). */
+export const requestIdOf = (event: Pick<APIGatewayProxyEvent, "requestContext">, context?: { awsRequestId?: string }): string =>
+  context?.awsRequestId ?? event.requestContext?.requestId ?? randomUUID();
 
 export const header = (event: Pick<APIGatewayProxyEvent, "headers">, name: string): string | undefined => {
   const wanted = name.toLowerCase();

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import { migrateToLatest } from "../adapters/postgres/migrate";
 import { readJsonSecret } from "../adapters/aws/secrets";
+import { readUserSecret } from "../adapters/aws/user-secret";
 import { ensureReplicationUser, type ReplicationUser } from "../adapters/postgres/replication-user";
 import type { Database } from "../adapters/postgres/schema";
 import { seed } from "../adapters/postgres/seed";
@@ -25,11 +26,7 @@ export const migrateAndSeed = async (db: Kysely<Database>, replicationUser?: Rep
 const replicationUserFromEnv = async (): Promise<ReplicationUser | undefined> => {
   const secretArn = process.env.REPLICATION_SECRET_ARN;
   if (!secretArn) return undefined;
-  const { username, password } = await readJsonSecret(secretArn);
-  if (typeof username !== "string" || typeof password !== "string") {
-    throw new Error(`secret ${secretArn} lacks a string username and password`);
-  }
-  return { username, password };
+  return readUserSecret(readJsonSecret, secretArn);
 };
 
 /**

@@ -2,14 +2,16 @@ import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
-import { createOrderStore } from "../adapters/postgres/order-store.kysely";
+import type { Kysely } from "kysely";
+import { createOrderStore, type OrderStoreFaults } from "../adapters/postgres/order-store.kysely";
+import type { Database } from "../adapters/postgres/schema";
 import { type Issue, validationFailed } from "../domain/errors";
 import { decodePlaceOrder } from "../domain/order";
 import { centsToUnits } from "../domain/money";
 import type { Uuid } from "../domain/outbox-event";
 import { placeOrder, type PlaceOrderDeps } from "../domain/place-order";
 import { sharedDb } from "./database";
-import { errorResponse, header, jsonBody, jsonResponse } from "./http";
+import { errorResponse, requestIdOf, header, jsonBody, jsonResponse } from "./http";
 
 const MAX_KEY_LENGTH = 255;
 
@@ -35,7 +37,7 @@ const bodyIssues = (body: unknown): ReadonlyArray<Issue> => {
 export const makePlaceOrderHandler =
   (deps: () => Promise<PlaceOrderDeps>) =>
   async (event: APIGatewayProxyEvent, context?: Pick<Context, "awsRequestId">): Promise<APIGatewayProxyResult> => {
-    const requestId = context?.awsRequestId ?? event.requestContext?.requestId ?? randomUUID();
+    const requestId = requestIdOf(event, context);
     const body = jsonBody(event);
     if (E.isLeft(body)) return errorResponse(body.left, requestId);
     const key = idempotencyKey(event);
@@ -63,11 +65,12 @@ export const makePlaceOrderHandler =
     );
   };
 
-const productionDeps = async (): Promise<PlaceOrderDeps> => ({
-  orders: createOrderStore(await sharedDb()),
+/** The use case bound to a database, with the system clock and random UUIDs. */
+export const placeOrderDeps = (db: Kysely<Database>, faults?: OrderStoreFaults): PlaceOrderDeps => ({
+  orders: createOrderStore(db, faults),
   clock: { now: () => new Date() },
   ids: { uuid: () => randomUUID() as Uuid },
 });
 
 /** Lambda entry point (API Gateway REST proxy integration, POST /orders). */
-export const handler = makePlaceOrderHandler(productionDeps);
+export const handler = makePlaceOrderHandler(async () => placeOrderDeps(await sharedDb()));

@@ -3,15 +3,13 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { createMemoryQuarantine, type MemoryQuarantine } from "../adapters/cdc/memory-quarantine";
 import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely";
-import { createOrderStore } from "../adapters/postgres/order-store.kysely";
 import { createDb, createPool } from "../adapters/postgres/pool";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
-import type { Uuid } from "../domain/outbox-event";
 import { type Credentials, makeAuthorizer } from "../handlers/authorizer";
 import { makeEnrichOutboxHandler } from "../handlers/enrich-outbox";
 import { makeGetClientHandler } from "../handlers/get-client";
 import { migrateAndSeed } from "../handlers/migrate";
-import { makePlaceOrderHandler } from "../handlers/place-order";
+import { makePlaceOrderHandler, placeOrderDeps } from "../handlers/place-order";
 import { makeProjectClientViewHandler } from "../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../handlers/purge-outbox";
 import { reprojectAll } from "../handlers/reproject";
@@ -133,11 +131,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
 
     const credentials = options.credentials ?? { username: "admin", password: randomBytes(12).toString("base64url") };
     const authorizer = makeAuthorizer(async () => credentials);
-    const placeOrder = makePlaceOrderHandler(async () => ({
-      orders: createOrderStore(db),
-      clock: { now: () => new Date() },
-      ids: { uuid: () => randomUUID() as Uuid },
-    }));
+    const placeOrder = makePlaceOrderHandler(async () => placeOrderDeps(db));
     const getClient = makeGetClientHandler(async () => ({ views }));
     const gateway = await startGateway({
       host: options.host ?? "127.0.0.1",

@@ -1,7 +1,5 @@
-import { randomBytes, randomUUID } from "node:crypto";
-import { createOrderStore } from "../../adapters/postgres/order-store.kysely";
-import type { Uuid } from "../../domain/outbox-event";
-import { makePlaceOrderHandler } from "../../handlers/place-order";
+import { randomBytes } from "node:crypto";
+import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
 import { startLocalRuntime, type LocalRuntime } from "../../local/runtime";
 import { postOrder } from "../support/api-gateway";
 import { freshDatabase, type TestDatabase } from "../support/database";
@@ -62,11 +60,7 @@ it("delivers, after a restart, the orders committed while the pipeline was down"
   await first.stop();
 
   // The pipeline is down; the order service (another process on AWS) goes on taking orders.
-  const placeOrder = makePlaceOrderHandler(async () => ({
-    orders: createOrderStore(database.db),
-    clock: { now: () => new Date() },
-    ids: { uuid: () => randomUUID() as Uuid },
-  }));
+  const placeOrder = makePlaceOrderHandler(async () => placeOrderDeps(database.db));
   for (let i = 0; i < 5; i++) {
     expect((await placeOrder(postOrder({ id_client: 3, products: [{ id_product: 2, quantity: 1 }] }))).statusCode).toBe(200);
   }

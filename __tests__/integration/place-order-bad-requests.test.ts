@@ -1,9 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { createOrderStore } from "../../adapters/postgres/order-store.kysely";
-import type { Uuid } from "../../domain/outbox-event";
 import { migrateAndSeed } from "../../handlers/migrate";
-import { makePlaceOrderHandler } from "../../handlers/place-order";
+import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
 import { postOrder } from "../support/api-gateway";
 import { freshDatabase, type TestDatabase } from "../support/database";
 
@@ -108,11 +105,7 @@ const corpus: ReadonlyArray<BadRequest> = [
 ];
 
 describe("POST /orders rejects bad requests with the right status and code, writing nothing", () => {
-  const handler = makePlaceOrderHandler(async () => ({
-    orders: createOrderStore(database.db),
-    clock: { now: () => new Date() },
-    ids: { uuid: () => randomUUID() as Uuid },
-  }));
+  const handler = makePlaceOrderHandler(async () => placeOrderDeps(database.db));
 
   it("has a corpus of at least 25 cases", () => {
     expect(corpus.length).toBeGreaterThanOrEqual(25);

@@ -1,20 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
-import { createOrderStore, type OrderStoreFaults } from "../../adapters/postgres/order-store.kysely";
-import type { Uuid } from "../../domain/outbox-event";
+import { type OrderStoreFaults } from "../../adapters/postgres/order-store.kysely";
 import { migrateAndSeed } from "../../handlers/migrate";
-import { makePlaceOrderHandler } from "../../handlers/place-order";
+import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
 import { postOrder } from "../support/api-gateway";
 import { freshDatabase, type TestDatabase } from "../support/database";
 
 let database: TestDatabase;
 
 const handlerWith = (faults: OrderStoreFaults = {}) =>
-  makePlaceOrderHandler(async () => ({
-    orders: createOrderStore(database.db, faults),
-    clock: { now: () => new Date() },
-    ids: { uuid: () => randomUUID() as Uuid },
-  }));
+  makePlaceOrderHandler(async () => placeOrderDeps(database.db, faults));
 
 const body = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
 

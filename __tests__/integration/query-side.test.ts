@@ -2,13 +2,12 @@ import { randomUUID } from "node:crypto";
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
 import { createOutboxJanitor } from "../../adapters/postgres/outbox-janitor.kysely";
-import { createOrderStore } from "../../adapters/postgres/order-store.kysely";
 import { createClientViewStore } from "../../adapters/redis/client-view-store.redis";
 import { cents } from "../../domain/money";
 import { type OutboxEnvelope, orderPlaced, type Uuid } from "../../domain/outbox-event";
 import { makeGetClientHandler } from "../../handlers/get-client";
 import { migrateAndSeed } from "../../handlers/migrate";
-import { makePlaceOrderHandler } from "../../handlers/place-order";
+import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
 import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../../handlers/purge-outbox";
 import { reprojectAll } from "../../handlers/reproject";
@@ -37,11 +36,7 @@ afterAll(async () => {
 const project = makeProjectClientViewHandler(async () => ({ views }));
 const getClient = makeGetClientHandler(async () => ({ views }));
 const purge = makePurgeOutboxHandler(async () => ({ janitor: createOutboxJanitor(database.db) }));
-const placeOrder = makePlaceOrderHandler(async () => ({
-  orders: createOrderStore(database.db),
-  clock: { now: () => new Date() },
-  ids: { uuid: () => randomUUID() as Uuid },
-}));
+const placeOrder = makePlaceOrderHandler(async () => placeOrderDeps(database.db));
 
 const getEvent = (id: string) =>
   apiGatewayEvent({ method: "GET", resource: "/clients/{id_client}", path: `/clients/${id}`, pathParameters: { id_client: id } });

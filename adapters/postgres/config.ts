@@ -1,3 +1,4 @@
+import { readUserSecret, type SecretReader } from "../aws/user-secret";
 import type { PoolOptions } from "./pool";
 
 /**
@@ -30,26 +31,18 @@ export const readDatabaseConfig = (env: NodeJS.ProcessEnv): DatabaseConfig => {
 
 export const poolOptionsFor = async (
   config: DatabaseConfig,
-  readSecret: (id: string) => Promise<Record<string, unknown>>,
+  readSecret: SecretReader,
   max: number,
 ): Promise<PoolOptions> => {
   if (config.kind === "url") return { connectionString: config.url, max };
-  const secret = await readSecret(config.secretArn);
-  const { username, password } = secret;
-  if (typeof username !== "string" || typeof password !== "string") {
-    throw new Error(`secret ${config.secretArn} lacks a string username and password`);
-  }
+  const { username } = await readUserSecret(readSecret, config.secretArn);
   return {
     host: config.host,
     port: config.port,
     database: config.database,
     user: username,
     // Asked for each new connection, so a rotated password is picked up (the reader caches).
-    password: async () => {
-      const current = (await readSecret(config.secretArn)).password;
-      if (typeof current !== "string") throw new Error(`secret ${config.secretArn} lacks a string password`);
-      return current;
-    },
+    password: async () => (await readUserSecret(readSecret, config.secretArn)).password,
     ssl: { rejectUnauthorized: true },
     max,
   };

@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import type { SecretReader } from "../aws/user-secret";
 
 /**
  * Where the read model is, read once at cold start:
@@ -30,7 +31,7 @@ const COMMON = {
 
 export const connectRedis = async (
   config: RedisConfig,
-  readSecret: (id: string) => Promise<Record<string, unknown>>,
+  readSecret: SecretReader,
 ): Promise<Redis> => {
   if (config.kind === "url") return new Redis(config.url, COMMON);
   const { authToken } = await readSecret(config.secretArn);
