@@ -5,10 +5,9 @@ import { createMemoryQuarantine } from "../../adapters/cdc/memory-quarantine";
 import { cents } from "../../domain/money";
 import { type OrderPlaced, type Uuid, orderPlaced } from "../../domain/outbox-event";
 import { makeEnrichOutboxHandler } from "../../handlers/enrich-outbox";
-import { migrateAndSeed } from "../../handlers/migrate";
 import dmsInsert from "../fixtures/aws-events/dms-postgres-insert.json";
 import pipesInput from "../fixtures/aws-events/pipes-kinesis-enrichment-input.json";
-import { freshDatabase, type TestDatabase } from "../support/database";
+import { migratedDatabase, type TestDatabase } from "../support/database";
 
 /**
  * The enrichment's assumptions about PostgreSQL, checked against a real server: what
@@ -19,8 +18,7 @@ import { freshDatabase, type TestDatabase } from "../support/database";
 let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await freshDatabase(2);
-  await migrateAndSeed(database.db);
+  database = await migratedDatabase(2);
 });
 
 afterAll(async () => {

@@ -1,14 +1,12 @@
 import type { APIGatewayProxyEvent } from "aws-lambda";
-import { migrateAndSeed } from "../../handlers/migrate";
 import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
 import { postOrder } from "../support/api-gateway";
-import { freshDatabase, type TestDatabase } from "../support/database";
+import { migratedDatabase, type TestDatabase } from "../support/database";
 
 let database: TestDatabase;
 
 beforeAll(async () => {
-  database = await freshDatabase(2);
-  await migrateAndSeed(database.db);
+  database = await migratedDatabase(2);
 });
 
 afterAll(async () => {

@@ -1,10 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { sql } from "kysely";
 import { type OrderStoreFaults } from "../../adapters/postgres/order-store.kysely";
-import { migrateAndSeed } from "../../handlers/migrate";
 import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
 import { postOrder } from "../support/api-gateway";
-import { freshDatabase, type TestDatabase } from "../support/database";
+import { migratedDatabase, type TestDatabase } from "../support/database";
 
 let database: TestDatabase;
 
@@ -14,8 +13,7 @@ const handlerWith = (faults: OrderStoreFaults = {}) =>
 const body = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;
 
 beforeAll(async () => {
-  database = await freshDatabase(20);
-  await migrateAndSeed(database.db);
+  database = await migratedDatabase(20);
 });
 
 afterAll(async () => {

@@ -6,13 +6,12 @@ import { createClientViewStore } from "../../adapters/redis/client-view-store.re
 import { cents } from "../../domain/money";
 import { type OutboxEnvelope, orderPlaced, type Uuid } from "../../domain/outbox-event";
 import { makeGetClientHandler } from "../../handlers/get-client";
-import { migrateAndSeed } from "../../handlers/migrate";
 import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
 import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../../handlers/purge-outbox";
 import { reprojectAll } from "../../handlers/reproject";
 import { apiGatewayEvent, postOrder } from "../support/api-gateway";
-import { freshDatabase, type TestDatabase } from "../support/database";
+import { migratedDatabase, type TestDatabase } from "../support/database";
 import { freshRedis, type TestRedis } from "../support/redis";
 import { lambdaContext, snsWrapped, sqsEvent, sqsRecord } from "../support/sqs";
 
@@ -21,8 +20,7 @@ let redis: TestRedis;
 let views: ReturnType<typeof createClientViewStore>;
 
 beforeAll(async () => {
-  database = await freshDatabase(5);
-  await migrateAndSeed(database.db);
+  database = await migratedDatabase(5);
   redis = freshRedis();
   views = createClientViewStore(redis.connect());
 });

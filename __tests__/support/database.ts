@@ -3,6 +3,7 @@ import type { Kysely } from "kysely";
 import { Client, type Pool } from "pg";
 import { createDb, createPool } from "../../adapters/postgres/pool";
 import type { Database } from "../../adapters/postgres/schema";
+import { migrateAndSeed } from "../../handlers/migrate";
 
 export interface TestDatabase {
   readonly url: string;
@@ -60,4 +61,11 @@ export const freshDatabase = async (poolSize = 5): Promise<TestDatabase> => {
       }
     },
   };
+};
+
+/** A fresh database with every migration and the seed applied. */
+export const migratedDatabase = async (poolSize = 5): Promise<TestDatabase> => {
+  const database = await freshDatabase(poolSize);
+  await migrateAndSeed(database.db);
+  return database;
 };
