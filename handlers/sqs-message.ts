@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { isLeft } from "fp-ts/Either";
 import { OutboxEnvelope } from "../domain/outbox-event";
 import { toIssues } from "../domain/validation";
+import { logger } from "./logger";
 
 /**
  * The OutboxEvent in an SQS message, delivered raw (RawMessageDelivery) or inside the SNS
@@ -25,12 +26,40 @@ export const envelopeOf = (record: Pick<SQSRecord, "body">): OutboxEnvelope => {
   return decoded.right;
 };
 
+const failureReasons = new WeakMap<SQSBatchResponse, ReadonlyMap<string, string>>();
+
+/**
+ * Why each message of a response failed, for a caller in the same process (the local
+ * runtime keeps it with its dead letters). SQS itself gets only the message ids.
+ */
+export const failureReasonsOf = (response: SQSBatchResponse): ReadonlyMap<string, string> =>
+  failureReasons.get(response) ?? new Map();
+
 /**
  * An SQS consumer that handles each message on its own and reports only the failed ones
- * (ReportBatchItemFailures), so one poison message does not fail its batch.
+ * (ReportBatchItemFailures), so one poison message does not fail its batch. Each failure
+ * is logged once, with its message id and cause, so the reason a message ends in the
+ * dead-letter queue is in the logs.
  */
 export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unknown>) => {
   const processor = new BatchProcessor(EventType.SQS);
-  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, handleRecord, processor, { context });
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const reasons = new Map<string, string>();
+    const response = await processPartialResponse(
+      event,
+      async (record: SQSRecord) => {
+        try {
+          return await handleRecord(record);
+        } catch (error) {
+          reasons.set(record.messageId, error instanceof Error ? error.message : String(error));
+          logger.error("message failed", { messageId: record.messageId, error: error as Error });
+          throw error;
+        }
+      },
+      processor,
+      { context },
+    );
+    failureReasons.set(response, reasons);
+    return response;
+  };
 };

@@ -13,8 +13,19 @@ export interface Route {
   readonly handler: ProxyHandler;
 }
 
+/** The runtime's own endpoints (`/_local/...`), outside API Gateway's emulation. */
+export interface LocalRoute {
+  readonly method: "GET" | "POST";
+  /** A path below `/_local/`, with `{name}` parameters. */
+  readonly path: string;
+  /** Whether the caller must pass the API's Basic credentials (through the same authorizer). */
+  readonly authenticated: boolean;
+  readonly handler: (parameters: Readonly<Record<string, string>>) => Promise<{ readonly status: number; readonly body: unknown }>;
+}
+
 export interface GatewayOptions {
   readonly routes: ReadonlyArray<Route>;
+  readonly localRoutes?: ReadonlyArray<LocalRoute>;
   readonly authorizer: Authorizer;
   readonly host: string;
   readonly port: number;
@@ -24,7 +35,7 @@ export interface GatewayOptions {
 /** API Gateway refuses payloads over 10 MB; we stop reading far earlier (the handler's limit is 64 KiB). */
 const MAX_READ_BYTES = 1024 * 1024;
 
-const matchRoute = (routes: ReadonlyArray<Route>, method: string, path: string) => {
+const matchRoute = <R extends { readonly method: string; readonly resource: string }>(routes: ReadonlyArray<R>, method: string, path: string) => {
   for (const route of routes) {
     if (route.method !== method) continue;
     const names: string[] = [];
@@ -38,6 +49,10 @@ const matchRoute = (routes: ReadonlyArray<Route>, method: string, path: string) 
   }
   return undefined;
 };
+
+/** The invoke URL of a deployed stage ends in `/prod`: accept the seed's URLs unchanged. */
+const withoutStage = (path: string, stage: string): string =>
+  path === `/${stage}` ? "/" : path.startsWith(`/${stage}/`) ? path.slice(stage.length + 1) : path;
 
 const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
@@ -70,42 +85,64 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
     const requestId = randomUUID();
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
+      const path = withoutStage(url.pathname, stage);
       const method = req.method ?? "GET";
-      const found = matchRoute(options.routes, method, url.pathname);
-      if (found === undefined) return send(res, 403, JSON.stringify({ message: "Missing Authentication Token" }));
-
       const headers = Object.fromEntries(
         Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : (value ?? "")]),
       );
-      const methodArn = `arn:aws:execute-api:local:000000000000:local/${stage}/${method}${found.route.resource}`;
-      let decision: APIGatewayAuthorizerResult;
-      try {
-        decision = await options.authorizer({
-          type: "REQUEST",
-          methodArn,
-          resource: found.route.resource,
-          path: url.pathname,
-          httpMethod: method,
-          headers,
-          multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-          pathParameters: found.pathParameters,
-          queryStringParameters: Object.fromEntries(url.searchParams),
-          multiValueQueryStringParameters: {},
-          stageVariables: {},
-          requestContext: { requestId, stage, httpMethod: method, resourcePath: found.route.resource } as never,
-        });
-      } catch {
-        return send(res, 401, JSON.stringify({ message: "Unauthorized" }), { "www-authenticate": 'Basic realm="cqrs-outbox"' });
-      }
-      if (!decision.policyDocument.Statement.some((s) => "Effect" in s && s.Effect === "Allow")) {
-        return send(res, 403, JSON.stringify({ message: "User is not authorized to access this resource with an explicit deny" }));
+      /** The authorizer's verdict: the principal on Allow, else the status API Gateway answers. */
+      const authorize = async (resource: string, pathParameters: Record<string, string>): Promise<{ principalId: string } | 401 | 403> => {
+        let decision: APIGatewayAuthorizerResult;
+        try {
+          decision = await options.authorizer({
+            type: "REQUEST",
+            methodArn: `arn:aws:execute-api:local:000000000000:local/${stage}/${method}${resource}`,
+            resource,
+            path,
+            httpMethod: method,
+            headers,
+            multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+            pathParameters,
+            queryStringParameters: Object.fromEntries(url.searchParams),
+            multiValueQueryStringParameters: {},
+            stageVariables: {},
+            requestContext: { requestId, stage, httpMethod: method, resourcePath: resource } as never,
+          });
+        } catch {
+          return 401;
+        }
+        return decision.policyDocument.Statement.some((s) => "Effect" in s && s.Effect === "Allow") ? { principalId: decision.principalId } : 403;
+      };
+      const refuse = (verdict: 401 | 403) =>
+        verdict === 401
+          ? send(res, 401, JSON.stringify({ message: "Unauthorized" }), { "www-authenticate": 'Basic realm="cqrs-outbox"' })
+          : send(res, 403, JSON.stringify({ message: "User is not authorized to access this resource with an explicit deny" }));
+
+      if (path.startsWith("/_local/")) {
+        const local = matchRoute(
+          (options.localRoutes ?? []).map((route) => ({ method: route.method, resource: `/_local/${route.path}`, route })),
+          method,
+          path,
+        );
+        if (local === undefined) return send(res, 404, JSON.stringify({ message: "no such local endpoint" }));
+        const { route } = local.route;
+        if (route.authenticated) {
+          const verdict = await authorize(local.route.resource, local.pathParameters);
+          if (typeof verdict === "number") return refuse(verdict);
+        }
+        const answer = await route.handler(local.pathParameters);
+        return send(res, answer.status, JSON.stringify(answer.body));
       }
 
+      const found = matchRoute(options.routes, method, path);
+      if (found === undefined) return send(res, 403, JSON.stringify({ message: "Missing Authentication Token" }));
+      const decision = await authorize(found.route.resource, found.pathParameters);
+      if (typeof decision === "number") return refuse(decision);
       const body = await readBody(req);
       if (body === "too-large") return send(res, 413, JSON.stringify({ message: "Request Entity Too Large" }));
       const event: APIGatewayProxyEvent = {
         resource: found.route.resource,
-        path: url.pathname,
+        path,
         httpMethod: method,
         headers,
         multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
@@ -122,7 +159,7 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
           protocol: "HTTP/1.1",
           httpMethod: method,
           identity: { sourceIp: req.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? null } as never,
-          path: `/${stage}${url.pathname}`,
+          path: `/${stage}${path}`,
           stage,
           requestId,
           requestTimeEpoch: Date.now(),

@@ -1,7 +1,8 @@
 import { Client } from "pg";
-import { LogicalReplicationService, PgoutputPlugin } from "pg-logical-replication";
+import { PgoutputPlugin } from "pg-logical-replication";
 import type { Pgoutput } from "pg-logical-replication";
 import { dmsRecordForOutboxRow, OUTBOX_SCHEMA, OUTBOX_TABLE, type OutboxRowImage } from "../adapters/cdc/dms-record";
+import { CommitTracker, formatLsn, parseLsn, Ticket, type Lsn } from "./acknowledgement";
 import type { StreamRecord } from "./pipe";
 
 export interface LogTailerOptions {
@@ -9,96 +10,110 @@ export interface LogTailerOptions {
   /** Replication slots are server-wide: name one per database. */
   readonly slotName: string;
   readonly publicationName: string;
-  /** Called once per committed transaction that touched the outbox, in commit order. */
-  readonly onTransaction: (records: ReadonlyArray<StreamRecord>) => Promise<void>;
+  /**
+   * Takes a committed transaction's outbox records (or a page of the initial load), in
+   * commit order, without waiting. The slot moves past it once the ticket is done.
+   */
+  readonly onTransaction: (records: ReadonlyArray<StreamRecord>, ticket: Ticket) => void;
+  /** True while downstream is too far behind: the tailer stops reading until it is not. */
+  readonly saturated?: () => boolean;
+  /** How often a status update goes to the server (PostgreSQL drops a silent client at `wal_sender_timeout`). */
+  readonly statusIntervalMs?: number;
+  readonly initialLoadPageSize?: number;
   readonly log?: (message: string) => void;
 }
 
+export interface TailerStatus {
+  readonly slotName: string;
+  readonly streaming: boolean;
+  /** What this tailer last told the server it may forget. */
+  readonly confirmedLsn: string | null;
+  readonly pendingTransactions: number;
+  /** How long the oldest transaction not yet fully handled has waited. */
+  readonly lagMs: number;
+  readonly reconnects: number;
+  readonly initialLoads: number;
+}
+
 export interface LogTailer {
+  status(): TailerStatus;
   stop(): Promise<void>;
 }
 
-/** Creates the publication and the slot when missing; both survive restarts, so no change is lost. */
-const ensureSlot = async (options: LogTailerOptions): Promise<void> => {
-  const client = new Client({ connectionString: options.connectionString });
-  await client.connect();
-  try {
-    const publication = await client.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [options.publicationName]);
-    if (publication.rowCount === 0) {
-      await client.query(`CREATE PUBLICATION ${client.escapeIdentifier(options.publicationName)} FOR TABLE ${OUTBOX_SCHEMA}.${OUTBOX_TABLE}`);
-    }
-    const slot = await client.query("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [options.slotName]);
-    if (slot.rowCount === 0) {
-      await client.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [options.slotName]);
-    }
-  } finally {
-    await client.end();
-  }
-};
+/** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01). */
+const PG_EPOCH_MICROS = 946_684_800_000_000n;
 
 /** pgoutput times are microseconds since the Unix epoch (the library shifts the PostgreSQL epoch). */
 const microsToDate = (micros: unknown): Date => new Date(Number(BigInt(micros as bigint) / 1000n));
 
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/** SQLSTATEs of a slot that is gone (dropped) or can no longer stream (invalidated, its WAL removed). */
+const isSlotLost = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === "42704" || (code === "55000" && /invalidated|can no longer get changes/i.test(errorText(error)));
+};
+
+/** A status update (StandbyStatusUpdate): written, flushed and applied are all `confirmed`. */
+const statusUpdate = (confirmed: Lsn, replyRequested: boolean): Buffer => {
+  const message = Buffer.alloc(34);
+  message.write("r", 0, "latin1");
+  message.writeBigUInt64BE(confirmed, 1);
+  message.writeBigUInt64BE(confirmed, 9);
+  message.writeBigUInt64BE(confirmed, 17);
+  message.writeBigInt64BE(BigInt(Date.now()) * 1000n - PG_EPOCH_MICROS, 25);
+  message.writeUInt8(replyRequested ? 1 : 0, 33);
+  return message;
+};
+
+const withClient = async <T>(connectionString: string, work: (client: Client) => Promise<T>): Promise<T> => {
+  const client = new Client({ connectionString });
+  // A server that goes away mid-query rejects the query; the event must not go unheard.
+  client.on("error", () => undefined);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+};
+
 /**
  * The local stand-in for DMS change data capture: reads the outbox table's changes from the
  * WAL through a logical replication slot (pgoutput), renders each as the JSON record DMS
- * writes to Kinesis, and hands a transaction's records on after its COMMIT. The slot is
- * acknowledged only once they were handed on, so a crash replays them (at-least-once,
- * which the consumers absorb by event id) and never loses one.
+ * writes to Kinesis, and hands a transaction's records on after its COMMIT.
+ *
+ * Acknowledgement is the whole point. The slot's confirmed position is sent as the exact
+ * commit end of the last transaction of the longest fully handled prefix (never "+1": a
+ * transaction whose commit record starts exactly there would be skipped). With nothing
+ * pending it follows the server's WAL end, so an idle outbox in a busy database holds no
+ * WAL. Any disconnect opens a fresh connection that streams from the slot's confirmed
+ * position, never from what was merely received. A slot that was created (first start, or
+ * after it was dropped or invalidated) first delivers the rows already in the outbox as DMS
+ * `load` records, as DMS's full load does; the slot is made first, so nothing falls between.
  */
 export const startLogTailer = async (options: LogTailerOptions): Promise<LogTailer> => {
-  await ensureSlot(options);
-  const service = new LogicalReplicationService(
-    { connectionString: options.connectionString },
-    { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
-  );
-  const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publicationName] });
-
-  let transaction: { xid: number; commitTime: Date; records: StreamRecord[] } | undefined;
-  service.on("data", async (lsn: string, message: Pgoutput.Message) => {
-    switch (message.tag) {
-      case "begin":
-        transaction = { xid: message.xid, commitTime: microsToDate(message.commitTime), records: [] };
-        return;
-      case "insert":
-      case "delete": {
-        if (transaction === undefined || message.relation.name !== OUTBOX_TABLE || message.relation.schema !== OUTBOX_SCHEMA) return;
-        const meta = {
-          transactionId: transaction.xid,
-          commitTimestamp: transaction.commitTime,
-          timestamp: new Date(),
-          transactionRecordId: transaction.records.length + 1,
-          streamPosition: lsn,
-        };
-        if (message.tag === "insert") {
-          const row = message.new as OutboxRowImage;
-          transaction.records.push({ data: dmsRecordForOutboxRow(row, "insert", meta), partitionKey: row.aggregate_id });
-        } else {
-          const id = String((message.key ?? message.old ?? {}).id);
-          // A delete carries only the key; DMS falls back to it for the partition key.
-          transaction.records.push({ data: dmsRecordForOutboxRow({ id }, "delete", meta), partitionKey: id });
-        }
-        return;
-      }
-      case "commit": {
-        const done = transaction;
-        transaction = undefined;
-        if (done !== undefined && done.records.length > 0) await options.onTransaction(done.records);
-        await service.acknowledge(lsn);
-        return;
-      }
-      default:
-        return;
-    }
-  });
-
+  const log = options.log ?? (() => undefined);
+  const statusIntervalMs = options.statusIntervalMs ?? 5_000;
   let stopping = false;
-  service.on("error", (error: Error) => {
-    if (!stopping) options.log?.(`log tailer: ${error.message}`);
-  });
+  let streaming = false;
+  let reconnects = 0;
+  let initialLoads = 0;
+  let sent: Lsn | undefined;
+  let current: { client: Client; send: (replyRequested: boolean) => void } | undefined;
 
-  // Resolves once the server streams changes; a first subscription that fails is an error
-  // of the start (a slot in use, say), later disconnects are retried until stopped.
+  // Coalesced: many transactions settling in one tick make one status update.
+  let updateScheduled = false;
+  const tracker = new CommitTracker(0n, () => {
+    if (updateScheduled) return;
+    updateScheduled = true;
+    setImmediate(() => {
+      updateScheduled = false;
+      current?.send(false);
+    });
+  });
   let markReady: () => void = () => undefined;
   let markFailed: (error: unknown) => void = () => undefined;
   const ready = new Promise<void>((resolve, reject) => {
@@ -106,37 +121,254 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
     markFailed = reject;
   });
   let started = false;
-  service.on("start", () => {
+  const announce = () => {
+    if (started) return;
     started = true;
     markReady();
-  });
+  };
 
-  // subscribe() resolves only when the stream ends; reconnect until stopped.
+  const ensurePublication = () =>
+    withClient(options.connectionString, async (client) => {
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [options.slotName]);
+      const publication = await client.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [options.publicationName]);
+      if (publication.rowCount === 0) {
+        await client.query(`CREATE PUBLICATION ${client.escapeIdentifier(options.publicationName)} FOR TABLE ${OUTBOX_SCHEMA}.${OUTBOX_TABLE}`);
+      }
+    });
+
+  /** Creates the slot when missing (recording that it needs an initial load first); drops an invalidated one. */
+  const ensureSlot = () =>
+    withClient(options.connectionString, async (client) => {
+      const slot = await client.query<{ wal_status: string | null }>(
+        "SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1",
+        [options.slotName],
+      );
+      const lost = slot.rows[0]?.wal_status === "lost";
+      if (slot.rowCount !== 0 && !lost) return;
+      if (lost) {
+        log(`replication slot ${options.slotName} was invalidated (its WAL is gone): recreating it with an initial load`);
+        await client.query("SELECT pg_drop_replication_slot($1)", [options.slotName]);
+      } else if (sent !== undefined) {
+        log(`replication slot ${options.slotName} was dropped: recreating it with an initial load`);
+      }
+      // The request is recorded before the slot exists: a crash in between still loads.
+      await client.query("INSERT INTO local_runtime.initial_load (slot_name) VALUES ($1) ON CONFLICT DO NOTHING", [options.slotName]);
+      await client.query("SELECT pg_create_logical_replication_slot($1, 'pgoutput')", [options.slotName]);
+      log(`replication slot ${options.slotName} created`);
+    });
+
+  /** The rows already in the outbox, as DMS full-load records; done once every page was handled. */
+  const initialLoad = () =>
+    withClient(options.connectionString, async (client) => {
+      const requested = await client.query("SELECT 1 FROM local_runtime.initial_load WHERE slot_name = $1", [options.slotName]);
+      if (requested.rowCount === 0) return;
+      // A large outbox may take a while: the runtime is up meanwhile, and the stream waits.
+      announce();
+      const pageSize = options.initialLoadPageSize ?? 500;
+      let after: { at: Date; id: string } | undefined;
+      let rows = 0;
+      for (;;) {
+        const page = await client.query<OutboxRowImage & { occurred_at: Date }>(
+          `SELECT id::text, aggregate_type, aggregate_id, event_type, event_version, payload, occurred_at
+             FROM ${OUTBOX_SCHEMA}.${OUTBOX_TABLE}
+            WHERE $1::timestamptz IS NULL OR (occurred_at, id) > ($1::timestamptz, $2::uuid)
+            ORDER BY occurred_at, id LIMIT $3`,
+          [after?.at ?? null, after?.id ?? null, pageSize],
+        );
+        if (page.rows.length === 0) break;
+        const ticket = new Ticket();
+        const loadedAt = new Date();
+        options.onTransaction(
+          page.rows.map((row) => ({
+            data: dmsRecordForOutboxRow(row, "load", { transactionId: 0, commitTimestamp: loadedAt }),
+            partitionKey: row.aggregate_id,
+          })),
+          ticket,
+        );
+        await ticket.whenDone();
+        rows += page.rows.length;
+        const last = page.rows[page.rows.length - 1] as OutboxRowImage & { occurred_at: Date };
+        after = { at: last.occurred_at, id: last.id };
+      }
+      await client.query("DELETE FROM local_runtime.initial_load WHERE slot_name = $1", [options.slotName]);
+      initialLoads += 1;
+      log(`initial load of slot ${options.slotName}: ${rows} outbox row(s) delivered as load records`);
+    });
+
+  /** One replication connection, until it ends. Resolves or rejects when it closes. */
+  const stream = async (onStreaming: () => void): Promise<void> => {
+    const client = new Client({ connectionString: options.connectionString, replication: "database" } as never);
+    client.on("error", (error: Error) => stopping || log(`replication connection: ${error.message}`));
+    await client.connect();
+    const connection = (client as unknown as { connection: ReplicationConnection }).connection;
+    const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publicationName] });
+    let transaction: { xid: number; commitTime: Date; records: StreamRecord[] } | undefined;
+    let paused = false;
+
+    const send = (replyRequested: boolean) => {
+      if (!streaming || current?.client !== client) return;
+      const confirmed = tracker.confirmable();
+      if (!replyRequested && confirmed === sent) return;
+      connection.sendCopyFromChunk(statusUpdate(confirmed, replyRequested));
+      sent = confirmed;
+    };
+
+    const onMessage = (lsn: string, message: Pgoutput.Message) => {
+      switch (message.tag) {
+        case "begin":
+          tracker.setOpenTransaction(true);
+          transaction = { xid: message.xid, commitTime: microsToDate(message.commitTime), records: [] };
+          return;
+        case "insert":
+        case "delete": {
+          if (transaction === undefined || message.relation.name !== OUTBOX_TABLE || message.relation.schema !== OUTBOX_SCHEMA) return;
+          const meta = {
+            transactionId: transaction.xid,
+            commitTimestamp: transaction.commitTime,
+            timestamp: new Date(),
+            transactionRecordId: transaction.records.length + 1,
+            streamPosition: lsn,
+          };
+          if (message.tag === "insert") {
+            const row = message.new as OutboxRowImage;
+            transaction.records.push({ data: dmsRecordForOutboxRow(row, "insert", meta), partitionKey: row.aggregate_id });
+          } else {
+            const id = String((message.key ?? message.old ?? {}).id);
+            // A delete carries only the key; DMS falls back to it for the partition key.
+            transaction.records.push({ data: dmsRecordForOutboxRow({ id }, "delete", meta), partitionKey: id });
+          }
+          return;
+        }
+        case "commit": {
+          const records = transaction?.records ?? [];
+          transaction = undefined;
+          // The commit's end, exactly: the next transaction's commit may start right there.
+          const ticket = tracker.track(parseLsn(message.commitEndLsn as string));
+          if (records.length > 0) options.onTransaction(records, ticket);
+          ticket.close();
+          tracker.setOpenTransaction(false);
+          if (!paused && options.saturated?.()) {
+            paused = true;
+            connection.stream.pause();
+          }
+          return;
+        }
+        default:
+          return;
+      }
+    };
+
+    connection.on("copyData", ({ chunk }: { chunk: Buffer }) => {
+      try {
+        if (chunk[0] === 0x77 /* w: XLogData */) {
+          onMessage(formatLsn(chunk.readBigUInt64BE(1)), plugin.parse(chunk.subarray(25)) as Pgoutput.Message);
+        } else if (chunk[0] === 0x6b /* k: primary keepalive */) {
+          tracker.noteServerEnd(chunk.readBigUInt64BE(1));
+          if (chunk[17] === 1) send(true);
+        }
+      } catch (error) {
+        // A message we cannot read: drop this connection; the next one replays from the slot.
+        log(`log tailer: cannot read a replication message (${errorText(error)}); reconnecting`);
+        connection.stream.destroy();
+      }
+    });
+    connection.once("replicationStart", () => {
+      streaming = true;
+      onStreaming();
+      send(true);
+    });
+
+    current = { client, send };
+    tracker.resetServerEnd();
+    // Asking for a reply each time makes the server report its WAL end, which an idle
+    // outbox then confirms.
+    const heartbeat = setInterval(() => send(true), statusIntervalMs);
+    const flow = setInterval(() => {
+      if (paused && !options.saturated?.()) {
+        paused = false;
+        connection.stream.resume();
+      }
+    }, 50);
+    try {
+      await client.query(
+        `START_REPLICATION SLOT ${client.escapeIdentifier(options.slotName)} LOGICAL 0/0 ` +
+          `(proto_version '1', publication_names ${client.escapeLiteral(options.publicationName)})`,
+      );
+    } finally {
+      clearInterval(heartbeat);
+      clearInterval(flow);
+      streaming = false;
+      if (current?.client === client) current = undefined;
+      await client.end().catch(() => undefined);
+    }
+  };
+
+  const firstTry = Date.now();
   const run = (async () => {
+    let backoff = 250;
     while (!stopping) {
       try {
-        await service.subscribe(plugin, options.slotName);
+        await ensureSlot();
+        await initialLoad();
+        if (stopping) return;
+        await stream(() => {
+          backoff = 250;
+          announce();
+        });
+        if (!stopping) log("log tailer: the server ended replication; reconnecting");
       } catch (error) {
         if (stopping) return;
-        if (!started) return markFailed(error);
-        options.log?.(`log tailer disconnected (${error instanceof Error ? error.message : String(error)}); reconnecting`);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        // A first start that cannot stream at all (the slot used by another runtime) fails the
+        // start; the walsender of a runtime that just died may hold the slot a moment longer.
+        if (!started && (error as { code?: unknown }).code === "55006" && Date.now() - firstTry > 10_000) {
+          return markFailed(new Error(`replication slot ${options.slotName} is in use by another process: ${errorText(error)}`));
+        }
+        if (isSlotLost(error)) log(`replication slot ${options.slotName} is gone (${errorText(error)}): it will be recreated`);
+        else log(`log tailer disconnected (${errorText(error)}); reconnecting in ${backoff} ms`);
       }
+      if (stopping) return;
+      reconnects += 1;
+      await sleep(backoff);
+      backoff = Math.min(backoff * 2, 5_000);
     }
   })();
 
   const stop = async (): Promise<void> => {
     stopping = true;
-    await service.stop();
-    // subscribe() settles once its connection closes; do not let a stuck socket hold shutdown.
-    await Promise.race([run, new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+    // Tell the server what is done before going: the rest replays at the next start.
+    try {
+      current?.send(false);
+    } catch {
+      // the connection is already gone
+    }
+    await current?.client.end().catch(() => undefined);
+    await Promise.race([run, sleep(3_000)]);
   };
 
-  try {
-    await ready;
-  } catch (error) {
+  await ensurePublication();
+  await Promise.race([ready, run.then(() => (started ? undefined : ready))]).catch(async (error: unknown) => {
     await stop();
     throw error;
-  }
-  return { stop };
+  });
+
+  return {
+    status: () => ({
+      slotName: options.slotName,
+      streaming,
+      confirmedLsn: sent === undefined ? null : formatLsn(sent),
+      pendingTransactions: tracker.pendingCount(),
+      lagMs: tracker.oldestPendingAgeMs(),
+      reconnects,
+      initialLoads,
+    }),
+    stop,
+  };
 };
+
+/** The parts of pg's (untyped) connection a replication client uses. */
+interface ReplicationConnection {
+  on(event: "copyData", listener: (message: { chunk: Buffer }) => void): void;
+  once(event: "replicationStart", listener: () => void): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  readonly stream: { pause(): void; resume(): void; destroy(): void };
+}

@@ -1,4 +1,5 @@
 import type { OutboxEnvelope } from "../domain/outbox-event";
+import type { Ticket } from "./acknowledgement";
 import type { LocalTopic } from "./topic";
 
 export interface StreamRecord {
@@ -12,7 +13,7 @@ export interface PipeOptions {
   readonly enrich: (records: unknown) => Promise<ReadonlyArray<OutboxEnvelope>>;
   readonly topic: LocalTopic;
   readonly batchSize?: number;
-  readonly maxAttempts?: number;
+  /** First retry delay of a failed enrichment; doubles each time, up to 5 s. */
   readonly retryDelayMs?: number;
   readonly log?: (message: string) => void;
 }
@@ -21,21 +22,52 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The EventBridge Pipe, in the process: Kinesis-shaped records in batches, the enrichment
- * function, then the SNS topic. A batch whose enrichment fails is retried; after the last
- * attempt it goes to the pipe's dead-letter list (as the pipe's SQS DLQ on AWS).
+ * function, then the SNS topic. The enrichment throws only when its quarantine is down
+ * (it keeps every undecodable record before it returns), so a failed batch is retried,
+ * with backoff, until it goes through: a record is never dropped. Deliveries are serial,
+ * in commit order, as one Kinesis shard is read.
  */
 export class LocalPipe {
   private sequence = 0n;
-  readonly deadLetters: Array<{ readonly records: unknown; readonly reason: string }> = [];
+  private tail: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private stopped = false;
 
   constructor(private readonly options: PipeOptions) {}
 
-  /** Delivers records in order; resolves once every batch reached the topic or the dead letters. */
-  async deliver(records: ReadonlyArray<StreamRecord>): Promise<void> {
+  /** Transactions handed over and not yet through the enrichment. */
+  backlog(): number {
+    return this.queued;
+  }
+
+  /**
+   * Queues a transaction's records behind the ones before it. The ticket is closed once
+   * every record reached the topic (each copy then holds it until its queue handled it) or
+   * was skipped or quarantined.
+   */
+  enqueue(records: ReadonlyArray<StreamRecord>, ticket: Ticket): void {
+    this.queued += 1;
+    this.tail = this.tail.then(async () => {
+      try {
+        if (!this.stopped) await this.deliver(records, ticket);
+      } finally {
+        this.queued -= 1;
+      }
+    });
+  }
+
+  /** Stops retrying; what was not delivered stays unacknowledged and replays at the next start. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  async deliver(records: ReadonlyArray<StreamRecord>, ticket: Ticket): Promise<void> {
     const size = this.options.batchSize ?? 10;
     for (let i = 0; i < records.length; i += size) {
-      await this.deliverBatch(records.slice(i, i + size).map((record) => this.kinesisRecord(record)));
+      const delivered = await this.deliverBatch(records.slice(i, i + size).map((record) => this.kinesisRecord(record)), ticket);
+      if (!delivered) return;
     }
+    ticket.close();
   }
 
   private kinesisRecord(record: StreamRecord): Record<string, unknown> {
@@ -57,22 +89,19 @@ export class LocalPipe {
     };
   }
 
-  private async deliverBatch(batch: ReadonlyArray<Record<string, unknown>>): Promise<void> {
-    const attempts = this.options.maxAttempts ?? 3;
-    for (let attempt = 1; ; attempt++) {
+  /** Resolves true once the batch reached the topic, false when stopped first. */
+  private async deliverBatch(batch: ReadonlyArray<Record<string, unknown>>, ticket: Ticket): Promise<boolean> {
+    for (let attempt = 1; !this.stopped; attempt++) {
       try {
         const events = await this.options.enrich(batch);
-        for (const event of events) this.options.topic.publish(JSON.stringify(event), { eventType: event.eventType });
-        return;
+        for (const event of events) this.options.topic.publish(JSON.stringify(event), { eventType: event.eventType }, ticket);
+        return true;
       } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        if (attempt >= attempts) {
-          this.options.log?.(`pipe: batch of ${batch.length} sent to the dead letters after ${attempt} attempts: ${reason}`);
-          this.deadLetters.push({ records: batch, reason });
-          return;
-        }
-        await sleep((this.options.retryDelayMs ?? 200) * attempt);
+        const delay = Math.min(5_000, (this.options.retryDelayMs ?? 100) * 2 ** (attempt - 1));
+        this.options.log?.(`pipe: enrichment of ${batch.length} record(s) failed (attempt ${attempt}), retrying in ${delay} ms: ${error instanceof Error ? error.message : String(error)}`);
+        await sleep(delay);
       }
     }
+    return false;
   }
 }

@@ -1,14 +1,39 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 
+/** A message that ran out of tries, as the dead-letter store keeps it. */
+export interface DeadLetter {
+  readonly queue: string;
+  readonly messageId: string;
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly receiveCount: number;
+  readonly lastError: string;
+  readonly firstReceivedAt: Date;
+  /** Set when the message came from the store (a redrive): the store updates that entry. */
+  readonly deadLetterId?: string;
+}
+
+/** Where exhausted messages go. It must be durable: a message counts as handled once it resolves. */
+export type DeadLetterSink = (letter: DeadLetter) => Promise<void>;
+
 export interface QueueOptions {
   readonly name: string;
-  /** How long a failed message stays invisible before its next try. */
+  /** First retry delay; each further failure doubles it, up to `maxRetryDelayMs`. */
   readonly retryDelayMs: number;
-  /** Deliveries before a message moves to the dead-letter queue (SQS redrive `maxReceiveCount`). */
+  readonly maxRetryDelayMs?: number;
+  /** Failed deliveries before a message goes to the dead letters (SQS redrive `maxReceiveCount`). */
   readonly maxReceiveCount: number;
   readonly batchSize?: number;
-  readonly deadLetter?: LocalQueue;
+  /** A batch whose consumer has not answered by then counts as failed (SQS visibility timeout). */
+  readonly visibilityTimeoutMs?: number;
+  readonly deadLetters?: DeadLetterSink;
+  /**
+   * Asked after a batch with failures: are the consumer's dependencies up? When they are
+   * not, the failures were theirs, not the messages', and the tries do not count, so an
+   * outage of any length dead-letters nothing.
+   */
+  readonly dependenciesUp?: () => Promise<boolean>;
   readonly log?: (message: string) => void;
 }
 
@@ -17,24 +42,106 @@ interface Message {
   readonly body: string;
   readonly attributes: Readonly<Record<string, string>>;
   readonly sentAt: number;
+  readonly settle: () => void;
+  readonly deadLetterId: string | undefined;
   receiveCount: number;
+  /** Failures that were the dependencies' fault, for the backoff only. */
+  outageRetries: number;
+  firstReceivedAt: number;
   visibleAt: number;
+  lastError: string;
+  /** Exhausted, but the dead-letter store was not reachable yet: retry the store, not the consumer. */
+  exhausted: boolean;
 }
 
-export type QueueConsumer = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+/** A consumer may say why each message failed (the local runtime's handlers do); SQS cannot. */
+export interface LocalBatchResponse extends SQSBatchResponse {
+  readonly reasons?: ReadonlyMap<string, string>;
+}
+
+export type QueueConsumer = (event: SQSEvent) => Promise<LocalBatchResponse | SQSBatchResponse | void>;
+
+export interface SendOptions {
+  /** Called once the message is handled: deleted after success, or kept by the dead-letter store. */
+  readonly settle?: () => void;
+  readonly deadLetterId?: string;
+}
+
+/** Messages ordered by the time they become visible again (a binary min-heap). */
+class DelayHeap {
+  private readonly items: Message[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): Message | undefined {
+    return this.items[0];
+  }
+
+  push(message: Message): void {
+    const items = this.items;
+    items.push(message);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((items[parent] as Message).visibleAt <= message.visibleAt) break;
+      items[i] = items[parent] as Message;
+      i = parent;
+    }
+    items[i] = message;
+  }
+
+  pop(): Message | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child = right < items.length && (items[right] as Message).visibleAt < (items[left] as Message).visibleAt ? right : left;
+      if ((items[child] as Message).visibleAt >= last.visibleAt) break;
+      items[i] = items[child] as Message;
+      i = child;
+    }
+    items[i] = last;
+    return top;
+  }
+}
+
+const sleepUnref = (ms: number) =>
+  new Promise<"timeout">((resolve) => {
+    setTimeout(() => resolve("timeout"), ms).unref();
+  });
+
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
  * An SQS standard queue in the process: at-least-once delivery in batches, per-message
- * failures (ReportBatchItemFailures), retries after a delay and a redrive to a dead-letter
- * queue after `maxReceiveCount` deliveries. One batch is in flight at a time, as a Lambda
- * consumer with a concurrency of one.
+ * failures (ReportBatchItemFailures), a visibility timeout on each batch, exponential
+ * backoff between tries, and a redrive to a durable dead-letter store after
+ * `maxReceiveCount` failures of the message's own. One batch is in flight at a time, as a
+ * Lambda consumer with a concurrency of one.
+ *
+ * It holds nothing durable itself: a message is settled (and so may be acknowledged
+ * upstream) only once handled, so whatever a stop or a crash leaves here is replayed from
+ * the replication slot at the next start.
  */
 export class LocalQueue {
-  private readonly messages: Message[] = [];
+  /** Visible messages, oldest first (`head` is the first one not yet taken). */
+  private ready: Message[] = [];
+  private head = 0;
+  private readonly delayed = new DelayHeap();
+  private inFlightCount = 0;
   private consumer: QueueConsumer | undefined;
   private running: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
+  private paused = false;
 
   constructor(readonly options: QueueOptions) {}
 
@@ -42,17 +149,30 @@ export class LocalQueue {
     return this.options.name;
   }
 
-  /** Messages not yet deleted (visible or in flight). */
+  /** Messages not yet handled (visible, waiting for a retry, or in flight). */
   depth(): number {
-    return this.messages.length;
+    return this.ready.length - this.head + this.delayed.size + this.inFlightCount;
   }
 
-  bodies(): ReadonlyArray<string> {
-    return this.messages.map((m) => m.body);
+  inFlight(): number {
+    return this.inFlightCount;
   }
 
-  send(body: string, attributes: Readonly<Record<string, string>> = {}): void {
-    this.messages.push({ messageId: randomUUID(), body, attributes, sentAt: Date.now(), receiveCount: 0, visibleAt: 0 });
+  send(body: string, attributes: Readonly<Record<string, string>> = {}, options: SendOptions = {}): void {
+    this.ready.push({
+      messageId: randomUUID(),
+      body,
+      attributes,
+      sentAt: Date.now(),
+      settle: options.settle ?? (() => undefined),
+      deadLetterId: options.deadLetterId,
+      receiveCount: 0,
+      outageRetries: 0,
+      firstReceivedAt: 0,
+      visibleAt: 0,
+      lastError: "",
+      exhausted: false,
+    });
     this.wake();
   }
 
@@ -61,72 +181,175 @@ export class LocalQueue {
     this.wake();
   }
 
+  /** Holds deliveries (the batch in flight finishes); `resume` goes on. */
+  pause(): Promise<void> {
+    this.paused = true;
+    return this.running ?? Promise.resolve();
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake();
+  }
+
   /** Resolves when nothing is visible and nothing is in flight (failed messages may still wait). */
   async drain(): Promise<void> {
     while (this.running !== undefined) await this.running;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops delivering. The batch in flight may finish within `graceMs`; the rest stays
+   * unsettled, so its transactions are not acknowledged and replay at the next start.
+   */
+  async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
+    this.clearTimer();
+    if (this.running !== undefined) await Promise.race([this.running, sleepUnref(graceMs)]);
+  }
+
+  private clearTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    await this.drain();
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
   }
 
   private wake(): void {
-    if (this.stopped || this.consumer === undefined || this.running !== undefined) return;
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-      this.schedule();
-    });
+    if (this.stopped || this.paused || this.consumer === undefined || this.running !== undefined) return;
+    this.clearTimer();
+    this.running = this.loop()
+      .catch((error: unknown) => this.options.log?.(`${this.name}: delivery loop failed: ${errorText(error)}`))
+      .finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
   }
 
-  /** Sleeps until the next failed message becomes visible again. */
+  /** Sleeps until the next waiting message becomes visible again. */
   private schedule(): void {
-    if (this.stopped || this.messages.length === 0) return;
-    const next = Math.min(...this.messages.map((m) => m.visibleAt));
+    if (this.stopped || this.paused) return;
+    if (this.ready.length > this.head) return this.wake();
+    const next = this.delayed.peek();
+    if (next === undefined || next.visibleAt >= this.timerAt) return;
+    this.clearTimer();
+    this.timerAt = next.visibleAt;
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.timerAt = Number.POSITIVE_INFINITY;
       this.wake();
-    }, Math.max(0, next - Date.now()));
+    }, Math.max(0, next.visibleAt - Date.now()));
     this.timer.unref();
+  }
+
+  private promoteDue(now: number): void {
+    for (let next = this.delayed.peek(); next !== undefined && next.visibleAt <= now; next = this.delayed.peek()) {
+      this.ready.push(this.delayed.pop() as Message);
+    }
+  }
+
+  private take(limit: number): Message[] {
+    const batch = this.ready.slice(this.head, this.head + limit);
+    this.head += batch.length;
+    // Compact now and then, so a long-lived queue does not keep every message it ever had.
+    if (this.head > 1024 && this.head * 2 > this.ready.length) {
+      this.ready = this.ready.slice(this.head);
+      this.head = 0;
+    }
+    return batch;
+  }
+
+  private backoff(tries: number): number {
+    const base = this.options.retryDelayMs * 2 ** Math.max(0, tries - 1);
+    const capped = Math.min(base, this.options.maxRetryDelayMs ?? 30_000);
+    // Jitter, so messages that failed together do not all come back together.
+    return Math.round(capped * (0.8 + Math.random() * 0.4));
+  }
+
+  private retryLater(message: Message, tries: number): void {
+    message.visibleAt = Date.now() + this.backoff(tries);
+    this.delayed.push(message);
   }
 
   private async loop(): Promise<void> {
     for (;;) {
-      if (this.stopped || this.consumer === undefined) return;
-      const now = Date.now();
-      const batch = this.messages.filter((m) => m.visibleAt <= now).slice(0, this.options.batchSize ?? 10);
+      if (this.stopped || this.paused || this.consumer === undefined) return;
+      this.promoteDue(Date.now());
+      const batch = this.take(this.options.batchSize ?? 10);
       if (batch.length === 0) return;
-      for (const message of batch) {
-        message.receiveCount += 1;
-        message.visibleAt = Number.POSITIVE_INFINITY;
-      }
-      let failed: Set<string>;
+      this.inFlightCount += batch.length;
       try {
-        const response = await this.consumer({ Records: batch.map((m) => this.toRecord(m)) });
-        failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-      } catch (error) {
-        this.options.log?.(`${this.name}: batch of ${batch.length} failed: ${error instanceof Error ? error.message : String(error)}`);
-        failed = new Set(batch.map((m) => m.messageId));
-      }
-      for (const message of batch) {
-        if (!failed.has(message.messageId)) this.remove(message);
-        else if (message.receiveCount >= this.options.maxReceiveCount) {
-          this.remove(message);
-          this.options.log?.(`${this.name}: message ${message.messageId} moved to ${this.options.deadLetter?.name ?? "nowhere"} after ${message.receiveCount} tries`);
-          this.options.deadLetter?.send(message.body, message.attributes);
-        } else message.visibleAt = Date.now() + this.options.retryDelayMs;
+        const exhausted = batch.filter((m) => m.exhausted);
+        const fresh = batch.filter((m) => !m.exhausted);
+        await Promise.all(exhausted.map((m) => this.deadLetter(m)));
+        if (fresh.length > 0) await this.deliver(fresh);
+      } finally {
+        this.inFlightCount -= batch.length;
       }
     }
   }
 
-  private remove(message: Message): void {
-    const index = this.messages.indexOf(message);
-    if (index >= 0) this.messages.splice(index, 1);
+  private async deliver(batch: Message[]): Promise<void> {
+    const now = Date.now();
+    for (const message of batch) {
+      message.receiveCount += 1;
+      if (message.firstReceivedAt === 0) message.firstReceivedAt = now;
+    }
+    const reasons = new Map<string, string>();
+    let failed: Set<string>;
+    try {
+      const consumer = this.consumer as QueueConsumer;
+      const timeoutMs = this.options.visibilityTimeoutMs ?? 30_000;
+      const response = await Promise.race([consumer({ Records: batch.map((m) => this.toRecord(m)) }), sleepUnref(timeoutMs)]);
+      if (response === "timeout") {
+        failed = new Set(batch.map((m) => m.messageId));
+        for (const id of failed) reasons.set(id, `the consumer did not answer within ${timeoutMs} ms`);
+      } else {
+        failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        for (const [id, reason] of (response as LocalBatchResponse | undefined)?.reasons ?? []) reasons.set(id, reason);
+      }
+    } catch (error) {
+      this.options.log?.(`${this.name}: batch of ${batch.length} failed: ${errorText(error)}`);
+      failed = new Set(batch.map((m) => m.messageId));
+      for (const id of failed) reasons.set(id, errorText(error));
+    }
+    const outage = failed.size > 0 && this.options.dependenciesUp !== undefined && !(await this.options.dependenciesUp().catch(() => false));
+    for (const message of batch) {
+      if (!failed.has(message.messageId)) {
+        message.settle();
+        continue;
+      }
+      message.lastError = reasons.get(message.messageId) ?? "reported as failed by the consumer";
+      if (outage) {
+        // Not the message's fault: this try does not count towards the dead letters.
+        message.receiveCount -= 1;
+        message.outageRetries += 1;
+        this.retryLater(message, message.outageRetries);
+      } else if (message.receiveCount >= this.options.maxReceiveCount && this.options.deadLetters !== undefined) {
+        message.exhausted = true;
+        await this.deadLetter(message);
+      } else this.retryLater(message, message.receiveCount);
+    }
+  }
+
+  /** Hands an exhausted message to the store; while the store is down, it waits and tries again. */
+  private async deadLetter(message: Message): Promise<void> {
+    try {
+      await (this.options.deadLetters as DeadLetterSink)({
+        queue: this.name,
+        messageId: message.messageId,
+        body: message.body,
+        attributes: message.attributes,
+        receiveCount: message.receiveCount,
+        lastError: message.lastError,
+        firstReceivedAt: new Date(message.firstReceivedAt),
+        ...(message.deadLetterId === undefined ? {} : { deadLetterId: message.deadLetterId }),
+      });
+      this.options.log?.(`${this.name}: message ${message.messageId} kept as a dead letter after ${message.receiveCount} tries: ${message.lastError}`);
+      message.settle();
+    } catch (error) {
+      message.outageRetries += 1;
+      this.options.log?.(`${this.name}: could not keep dead letter ${message.messageId} (${errorText(error)}); trying again`);
+      this.retryLater(message, message.outageRetries);
+    }
   }
 
   private toRecord(message: Message): SQSRecord {
@@ -138,7 +361,7 @@ export class LocalQueue {
         ApproximateReceiveCount: String(message.receiveCount),
         SentTimestamp: String(message.sentAt),
         SenderId: "local",
-        ApproximateFirstReceiveTimestamp: String(message.sentAt),
+        ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt),
       },
       messageAttributes: Object.fromEntries(
         Object.entries(message.attributes).map(([key, value]) => [

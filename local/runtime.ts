@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
+import type { SQSEvent } from "aws-lambda";
 import { Redis } from "ioredis";
-import { createMemoryQuarantine, type MemoryQuarantine } from "../adapters/cdc/memory-quarantine";
+import { sql } from "kysely";
 import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely";
 import { createDb, createPool } from "../adapters/postgres/pool";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
@@ -12,44 +13,79 @@ import { migrateAndSeed } from "../handlers/migrate";
 import { makePlaceOrderHandler, placeOrderDeps } from "../handlers/place-order";
 import { makeProjectClientViewHandler } from "../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../handlers/purge-outbox";
-import { reprojectAll } from "../handlers/reproject";
+import { failureReasonsOf } from "../handlers/sqs-message";
+import { Ticket } from "./acknowledgement";
+import { createDeadLetterStore, ensureRuntimeSchema } from "./dead-letter-store";
 import { startEmbeddedPostgres } from "./embedded-postgres";
 import { startGateway } from "./gateway";
 import { startLogTailer } from "./log-tailer";
-import { LocalPipe } from "./pipe";
-import { LocalQueue } from "./queue";
+import { LocalPipe, type StreamRecord } from "./pipe";
+import { LocalQueue, type LocalBatchResponse } from "./queue";
+import { startReadModelGuard } from "./read-model-guard";
 import { startRedisServer } from "./redis-server";
+import { acquireRuntimeLock } from "./runtime-lock";
 import { LocalTopic } from "./topic";
 
 export interface LocalRuntimeOptions {
   /** An existing PostgreSQL database (wal_level=logical); embedded PostgreSQL 16 when absent. */
   readonly databaseUrl?: string;
-  /** An existing Redis; a fresh `redis-server` when absent. */
+  /** An existing Redis; a `redis-server` keeping its data in `dataDir` when absent. */
   readonly redisUrl?: string;
   /** Prefix of every Redis key (to share one Redis between runtimes, as the tests do). */
   readonly redisKeyPrefix?: string;
-  /** Where embedded PostgreSQL keeps its data between runs. */
+  /** Where the runtime keeps its lock, and embedded PostgreSQL and Redis their data, between runs. */
   readonly dataDir: string;
   readonly host?: string;
   readonly port?: number;
   readonly credentials?: Credentials;
-  /** How long a failed message waits before its next delivery. */
+  /** First retry delay of a failed message; it doubles on each failure, up to `maxRetryDelayMs`. */
   readonly retryDelayMs?: number;
+  readonly maxRetryDelayMs?: number;
+  /** How often the log tailer sends the server a status update (at most 10 s). */
+  readonly statusIntervalMs?: number;
+  /** How often the read model's generation is checked. */
+  readonly readModelCheckMs?: number;
   readonly log?: (message: string) => void;
+}
+
+export type QueueName = "projection" | "outbox-purge";
+export type RedriveSource = QueueName | "quarantine";
+
+export interface Health {
+  readonly healthy: boolean;
+  readonly down: ReadonlyArray<string>;
+  readonly slot: {
+    readonly name: string;
+    readonly streaming: boolean;
+    readonly confirmedLsn: string | null;
+    readonly currentWalLsn: string | null;
+    readonly lagBytes: number | null;
+    readonly lagSeconds: number;
+    readonly retainedWalBytes: number | null;
+    readonly pendingTransactions: number;
+    readonly reconnects: number;
+  };
+  readonly queues: Readonly<Record<QueueName, { readonly depth: number; readonly inFlight: number; readonly deadLetters: number | null }>>;
+  readonly quarantine: { readonly size: number | null };
+  readonly readModel: {
+    readonly generation: string | null;
+    readonly rebuilds: number;
+    readonly lastRebuild: { readonly at: string; readonly reason: string; readonly clients: number; readonly durationMs: number } | null;
+  };
+  readonly startedAt: string;
 }
 
 export interface LocalRuntime {
   readonly url: string;
+  readonly healthUrl: string;
   readonly credentials: Credentials;
   readonly databaseUrl: string;
-  readonly queues: {
-    readonly projection: LocalQueue;
-    readonly projectionDlq: LocalQueue;
-    readonly purge: LocalQueue;
-    readonly purgeDlq: LocalQueue;
-  };
-  readonly quarantine: MemoryQuarantine;
+  readonly queues: Readonly<Record<QueueName, LocalQueue>>;
+  readonly topic: LocalTopic;
   readonly pipe: LocalPipe;
+  health(): Promise<Health>;
+  /** Sends a dead-letter queue's (or the quarantine's) messages back; resolves with how many. */
+  redrive(source: RedriveSource): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -60,74 +96,215 @@ const lambdaContext = (name: string) =>
     getRemainingTimeInMillis: () => 30_000,
   }) as never;
 
+const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([
+    work,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
+
+/** Downstream backlog past which the log tailer stops reading (the slot keeps the rest). */
+const SATURATED_MESSAGES = 20_000;
+const SATURATED_TRANSACTIONS = 2_000;
+
 /**
  * The whole system on one machine, with the same handlers as on AWS and a real boundary
  * wherever AWS has one: SQL over the wire, the WAL through a replication slot, RESP to
  * Redis, HTTP in front. Stops in reverse order of start.
+ *
+ * Delivery: at least once, with an exactly-once effect. The replication slot is the only
+ * durable log, so it is acknowledged only past transactions whose every record was
+ * projected and purged, or kept in the durable dead-letter store.
  */
 export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<LocalRuntime> => {
   const log = options.log ?? (() => undefined);
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
   const stop = async () => {
+    if (stopping) return;
     stopping = true;
     for (const step of stops.reverse()) await step().catch((error: unknown) => log(`stop: ${String(error)}`));
   };
+  const startedAt = new Date().toISOString();
   try {
+    const lock = acquireRuntimeLock(options.dataDir);
+    stops.push(async () => lock.release());
+    if (lock.previousOwnerDied) log("the previous runtime in this data folder did not stop cleanly: reclaiming its servers");
+
     const postgres = options.databaseUrl
       ? undefined
-      : await startEmbeddedPostgres({ dataDir: join(options.dataDir, "postgres") });
+      : await startEmbeddedPostgres({ dataDir: join(options.dataDir, "postgres"), reclaimOrphan: lock.previousOwnerDied });
     if (postgres) stops.push(() => postgres.stop());
     const databaseUrl = options.databaseUrl ?? (postgres as { url: string }).url;
-    const redisServer = options.redisUrl ? undefined : await startRedisServer();
+    const redisServer = options.redisUrl
+      ? undefined
+      : await startRedisServer({ dataDir: join(options.dataDir, "redis"), reclaimOrphan: lock.previousOwnerDied });
     if (redisServer) stops.push(() => redisServer.stop());
     const redisUrl = options.redisUrl ?? (redisServer as { url: string }).url;
 
-    const db = createDb(createPool({
+    const db = createDb(
+      createPool({
         connectionString: databaseUrl,
         max: 10,
         applicationName: "cqrs-outbox-local",
-        // On Ctrl-C embedded PostgreSQL's own exit hook may stop the server first.
-        onIdleError: (error) => stopping || log(`idle PostgreSQL connection lost: ${error.message}`),
-      }),);
+        // A server restart or failover ends every connection; the pool opens new ones.
+        onIdleError: (error) => stopping || log(`PostgreSQL connection lost: ${error.message}`),
+      }),
+    );
     stops.push(() => db.destroy());
     const migrated = await migrateAndSeed(db);
+    await ensureRuntimeSchema(db);
     log(`database ready (${migrated.migrations.length} migration(s) applied, seed +${migrated.productsInserted} products +${migrated.clientsInserted} clients)`);
 
-    const redis = new Redis(redisUrl, { keyPrefix: options.redisKeyPrefix ?? "", maxRetriesPerRequest: 2 });
+    const redis = new Redis(redisUrl, {
+      keyPrefix: options.redisKeyPrefix ?? "",
+      // A paused or hung Redis fails commands fast instead of queueing them; the queues retry.
+      commandTimeout: 2_000,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2_000,
+      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
+    });
+    let redisErrors = 0;
+    redis.on("error", (error: Error) => {
+      redisErrors += 1;
+      if (!stopping && (redisErrors === 1 || redisErrors % 50 === 0)) log(`Redis: ${error.message} (${redisErrors} error(s) so far)`);
+    });
+    redis.on("ready", () => {
+      if (redisErrors > 0) log("Redis is back");
+      redisErrors = 0;
+    });
     stops.push(async () => void redis.disconnect());
     const views = createClientViewStore(redis);
-    // The read model is rebuildable: a Redis that starts empty gets every view back first.
-    const rebuilt = await reprojectAll({ db, views });
-    if (rebuilt.clients > 0) log(`read model rebuilt from PostgreSQL: ${rebuilt.clients} client view(s)`);
 
-    const retryDelayMs = options.retryDelayMs ?? 1_000;
-    const projectionDlq = new LocalQueue({ name: "projection-dlq", retryDelayMs, maxReceiveCount: Number.POSITIVE_INFINITY });
-    const purgeDlq = new LocalQueue({ name: "outbox-purge-dlq", retryDelayMs, maxReceiveCount: Number.POSITIVE_INFINITY });
-    const projection = new LocalQueue({ name: "projection", retryDelayMs, maxReceiveCount: 5, deadLetter: projectionDlq, log });
-    const purge = new LocalQueue({ name: "outbox-purge", retryDelayMs, maxReceiveCount: 5, deadLetter: purgeDlq, log });
-    stops.push(() => projection.stop());
-    stops.push(() => purge.stop());
+    const postgresUp = () =>
+      withTimeout(sql`SELECT 1`.execute(db), 2_000).then(
+        () => true,
+        () => false,
+      );
+    const redisUp = () =>
+      withTimeout(redis.ping(), 1_000).then(
+        () => true,
+        () => false,
+      );
+
+    const guard = startReadModelGuard({ db, views, intervalMs: options.readModelCheckMs ?? 1_000, log });
+    stops.push(async () => guard.stop());
+    // A Redis that kept its data (or an external one) keeps its views; one without a generation is rebuilt.
+    await guard.check();
+
+    const store = createDeadLetterStore(db);
+    const retryDelayMs = options.retryDelayMs ?? 200;
+    const maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
+    const queue = (name: QueueName, dependenciesUp: () => Promise<boolean>) =>
+      new LocalQueue({ name, retryDelayMs, maxRetryDelayMs, maxReceiveCount: 5, deadLetters: store.put, dependenciesUp, log });
+    const projection = queue("projection", async () => (await redisUp()) && guard.generation() !== null && (await postgresUp()));
+    const purge = queue("outbox-purge", postgresUp);
     const topic = new LocalTopic("outbox-events");
     topic.subscribe(projection, { raw: true });
     topic.subscribe(purge, { raw: true });
 
+    /** Runs a batch handler and passes on why each failed message failed. */
+    const consumer =
+      (name: string, handler: (event: SQSEvent, context: never) => Promise<LocalBatchResponse>) =>
+      async (event: SQSEvent): Promise<LocalBatchResponse> => {
+        const response = await handler(event, lambdaContext(name));
+        return { ...response, reasons: failureReasonsOf(response) };
+      };
     const project = makeProjectClientViewHandler(async () => ({ views }));
-    projection.consume((event) => project(event, lambdaContext("project-client-view")));
+    projection.consume(consumer("project-client-view", project));
     const purgeOutbox = makePurgeOutboxHandler(async () => ({ janitor: createOutboxJanitor(db) }));
-    purge.consume((event) => purgeOutbox(event, lambdaContext("purge-outbox")));
+    purge.consume(consumer("purge-outbox", purgeOutbox));
 
-    const quarantine = createMemoryQuarantine();
-    const pipe = new LocalPipe({ enrich: makeEnrichOutboxHandler({ quarantine }), topic, log });
+    const pipe = new LocalPipe({ enrich: makeEnrichOutboxHandler({ quarantine: store.quarantine }), topic, retryDelayMs, log });
+
     const database = new URL(databaseUrl).pathname.slice(1) || "postgres";
+    const slotName = `cqrs_outbox_${database.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}`;
     const tailer = await startLogTailer({
       connectionString: databaseUrl,
-      slotName: `cqrs_outbox_${database.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}`,
+      slotName,
       publicationName: "cqrs_outbox",
-      onTransaction: (records) => pipe.deliver(records),
+      onTransaction: (records, ticket) => pipe.enqueue(records, ticket),
+      saturated: () => pipe.backlog() > SATURATED_TRANSACTIONS || projection.depth() + purge.depth() > SATURATED_MESSAGES,
+      statusIntervalMs: Math.min(options.statusIntervalMs ?? 5_000, 10_000),
       log,
     });
+    // Stopping: the queues may finish their batches first, then the tailer confirms what is done.
     stops.push(() => tailer.stop());
+    stops.push(async () => {
+      pipe.stop();
+      await Promise.all([projection.stop(), purge.stop()]);
+    });
+
+    const health = async (): Promise<Health> => {
+      const [pgUp, rUp] = await Promise.all([postgresUp(), redisUp()]);
+      const slot = pgUp
+        ? await withTimeout(
+            sql<{ confirmed: string | null; current: string; lag: number | null; retained: number | null }>`
+              SELECT confirmed_flush_lsn::text AS confirmed, pg_current_wal_lsn()::text AS current,
+                     (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint AS lag,
+                     (pg_current_wal_lsn() - restart_lsn)::bigint AS retained
+                FROM pg_replication_slots WHERE slot_name = ${slotName}`.execute(db),
+            2_000,
+          ).then((r) => r.rows[0], () => undefined)
+        : undefined;
+      const [deadLetters, quarantined] = pgUp
+        ? await Promise.all([store.counts().catch(() => undefined), store.quarantine.size().catch(() => null)])
+        : [undefined, null];
+      const status = tailer.status();
+      const down = [
+        ...(pgUp ? [] : ["postgres"]),
+        ...(rUp ? [] : ["redis"]),
+        ...(status.streaming ? [] : ["replication"]),
+        ...(rUp && guard.generation() === null ? ["read-model"] : []),
+      ];
+      const queueHealth = (q: LocalQueue) => ({
+        depth: q.depth(),
+        inFlight: q.inFlight(),
+        deadLetters: deadLetters === undefined ? null : (deadLetters[q.name] ?? 0),
+      });
+      return {
+        healthy: down.length === 0,
+        down,
+        slot: {
+          name: slotName,
+          streaming: status.streaming,
+          confirmedLsn: slot?.confirmed ?? status.confirmedLsn,
+          currentWalLsn: slot?.current ?? null,
+          lagBytes: slot?.lag ?? null,
+          lagSeconds: status.lagMs / 1000,
+          retainedWalBytes: slot?.retained ?? null,
+          pendingTransactions: status.pendingTransactions,
+          reconnects: status.reconnects,
+        },
+        queues: { projection: queueHealth(projection), "outbox-purge": queueHealth(purge) },
+        quarantine: { size: quarantined },
+        readModel: { generation: guard.generation(), rebuilds: guard.rebuilds(), lastRebuild: guard.lastRebuild() },
+        startedAt,
+      };
+    };
+
+    const queues = { projection, "outbox-purge": purge } as const;
+    const redrive = async (source: RedriveSource): Promise<number> => {
+      if (source === "quarantine") {
+        const records = await store.quarantine.list(10_000);
+        if (records.length === 0) return 0;
+        // Back through the enrichment: what still cannot be decoded is quarantined anew.
+        const ticket = new Ticket();
+        pipe.enqueue(records.map((r): StreamRecord => ({ data: JSON.parse(Buffer.from(String((r.raw as { data?: unknown }).data ?? ""), "base64").toString("utf8") || "null") as unknown, partitionKey: String((r.raw as { partitionKey?: unknown }).partitionKey ?? "") })), ticket);
+        await ticket.whenDone();
+        await store.quarantine.remove(records.map((r) => r.id));
+        return records.length;
+      }
+      const letters = await store.list(source, 10_000);
+      for (const letter of letters) {
+        // Handled again: the entry goes; failed again: the store updates this entry.
+        queues[source].send(letter.body, letter.attributes, {
+          deadLetterId: letter.id,
+          settle: () => void store.remove(letter.id).catch((error: unknown) => log(`redrive: could not remove dead letter ${letter.id}: ${String(error)}`)),
+        });
+      }
+      log(`redrive: ${letters.length} message(s) sent back to ${source}`);
+      return letters.length;
+    };
 
     const credentials = options.credentials ?? { username: "admin", password: randomBytes(12).toString("base64url") };
     const authorizer = makeAuthorizer(async () => credentials);
@@ -141,17 +318,49 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
         { method: "POST", resource: "/orders", handler: (event) => placeOrder(event) },
         { method: "GET", resource: "/clients/{id_client}", handler: (event) => getClient(event) },
       ],
+      localRoutes: [
+        {
+          method: "GET",
+          path: "health",
+          authenticated: false,
+          handler: async () => {
+            const report = await health();
+            return { status: report.healthy ? 200 : 503, body: report };
+          },
+        },
+        {
+          method: "POST",
+          path: "redrive/{source}",
+          authenticated: true,
+          handler: async ({ source }) => {
+            if (source !== "projection" && source !== "outbox-purge" && source !== "quarantine") {
+              return { status: 404, body: { message: `no dead letters named ${source}: use projection, outbox-purge or quarantine` } };
+            }
+            return { status: 200, body: { source, redriven: await redrive(source) } };
+          },
+        },
+      ],
     });
-    stops.push(() => new Promise<void>((resolve) => gateway.server.close(() => resolve())));
-    gateway.server.closeIdleConnections?.();
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          gateway.server.close(() => resolve());
+          gateway.server.closeIdleConnections();
+        }),
+    );
+    const healthUrl = `${gateway.url}/_local/health`;
+    lock.publish({ url: gateway.url, health: healthUrl, credentials });
 
     return {
       url: gateway.url,
+      healthUrl,
       credentials,
       databaseUrl,
-      queues: { projection, projectionDlq, purge, purgeDlq },
-      quarantine,
+      queues,
+      topic,
       pipe,
+      health,
+      redrive,
       stop,
     };
   } catch (error) {

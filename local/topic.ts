@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Ticket } from "./acknowledgement";
 import type { LocalQueue } from "./queue";
 
 interface Subscription {
@@ -7,7 +8,10 @@ interface Subscription {
   readonly raw: boolean;
 }
 
-/** An SNS standard topic in the process: fans every message out to its queue subscriptions. */
+/**
+ * An SNS standard topic in the process: fans every message out to its queue subscriptions.
+ * Each copy holds the publisher's ticket until its queue has handled it.
+ */
 export class LocalTopic {
   private readonly subscriptions: Subscription[] = [];
 
@@ -17,7 +21,7 @@ export class LocalTopic {
     this.subscriptions.push({ queue, raw: options.raw });
   }
 
-  publish(message: string, attributes: Readonly<Record<string, string>>): void {
+  publish(message: string, attributes: Readonly<Record<string, string>>, ticket?: Ticket): void {
     const messageId = randomUUID();
     for (const { queue, raw } of this.subscriptions) {
       const body = raw
@@ -30,7 +34,7 @@ export class LocalTopic {
             Timestamp: new Date().toISOString(),
             MessageAttributes: Object.fromEntries(Object.entries(attributes).map(([k, v]) => [k, { Type: "String", Value: v }])),
           });
-      queue.send(body, attributes);
+      queue.send(body, attributes, ticket === undefined ? {} : { settle: ticket.hold() });
     }
   }
 }

@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startLocalRuntime, type LocalRuntime } from "../../local/runtime";
 import { freshDatabase, type TestDatabase } from "../support/database";
 
@@ -36,7 +39,7 @@ beforeAll(async () => {
     databaseUrl: database.url,
     redisUrl: process.env.REDIS_URL as string,
     redisKeyPrefix: `e2e${randomBytes(4).toString("hex")}:`,
-    dataDir: "/nonexistent",
+    dataDir: await mkdtemp(join(tmpdir(), "cqrs-e2e-")),
     port: 0,
     retryDelayMs: 100,
     credentials: { username: "admin", password: "s3cret" },
@@ -92,8 +95,9 @@ describe("the local runtime, over HTTP", () => {
 
     const view = await eventually(() => call("GET", "/clients/2"), (r) => r.body.total === expected.total / 100);
     expect(view.body).toEqual({ name: "Alice", email: "alice@anemailprovider.com", total: expected.total / 100, last_purchase: expected.last });
-    expect(runtime.queues.projectionDlq.depth()).toBe(0);
-    expect(runtime.quarantine.records()).toEqual([]);
+    const health = await runtime.health();
+    expect(health.queues.projection.deadLetters).toBe(0);
+    expect(health.quarantine.size).toBe(0);
   });
 
   it("answers like API Gateway without or with wrong credentials, and for unknown routes", async () => {

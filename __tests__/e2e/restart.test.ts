@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
 import { startLocalRuntime, type LocalRuntime } from "../../local/runtime";
 import { postOrder } from "../support/api-gateway";
@@ -10,6 +13,7 @@ import { freshDatabase, type TestDatabase } from "../support/database";
  * went through the whole fan-out), with totals exact despite the replay.
  */
 let database: TestDatabase;
+const dataDir = mkdtempSync(join(tmpdir(), "cqrs-restart-"));
 const prefix = `restart${randomBytes(4).toString("hex")}:`;
 const credentials = { username: "admin", password: "pw" };
 const auth = `Basic ${Buffer.from("admin:pw").toString("base64")}`;
@@ -19,7 +23,7 @@ const start = (): Promise<LocalRuntime> =>
     databaseUrl: database.url,
     redisUrl: process.env.REDIS_URL as string,
     redisKeyPrefix: prefix,
-    dataDir: "/nonexistent",
+    dataDir,
     port: 0,
     retryDelayMs: 50,
     credentials,
@@ -70,7 +74,7 @@ it("delivers, after a restart, the orders committed while the pipeline was down"
   try {
     expect(await eventually(async () => (await database.counts()).outbox === 0)).toBe(true);
     expect(await clientTotal(second, 3)).toBe(1000 + 5 * 500);
-    expect(second.queues.projectionDlq.depth()).toBe(0);
+    expect((await second.health()).queues.projection.deadLetters).toBe(0);
   } finally {
     await second.stop();
   }

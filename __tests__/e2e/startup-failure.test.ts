@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer } from "node:net";
 import { startLocalRuntime } from "../../local/runtime";
 import { freshDatabase } from "../support/database";
@@ -10,7 +13,7 @@ it("fails to start, cleanly and quickly, when its port is taken", async () => {
   try {
     const started = Date.now();
     await expect(
-      startLocalRuntime({ databaseUrl: database.url, redisUrl: process.env.REDIS_URL as string, redisKeyPrefix: "startup-failure:", dataDir: "/nonexistent", port }),
+      startLocalRuntime({ databaseUrl: database.url, redisUrl: process.env.REDIS_URL as string, redisKeyPrefix: "startup-failure:", dataDir: mkdtempSync(join(tmpdir(), "cqrs-startup-")), port }),
     ).rejects.toThrow(/EADDRINUSE/);
     expect(Date.now() - started).toBeLessThan(10_000);
     // Everything it had started was stopped: its replication connection is gone.
