@@ -9,12 +9,20 @@ export interface RuntimeLock {
   release(): void;
 }
 
+/** A live Node.js process (not a zombie, not another program that got the pid since). */
 const alive = (pid: number): boolean => {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").charAt(0);
+    if (state === "Z" || state === "X") return false;
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("node");
+  } catch {
+    // No /proc (not Linux): ask the kernel whether the pid exists at all.
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch (error) {
+      return (error as NodeJS.ErrnoException).code === "EPERM";
+    }
   }
 };
 
