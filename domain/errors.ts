@@ -48,7 +48,22 @@ export interface Unavailable {
   readonly cause: unknown;
 }
 
-export type DomainError = ValidationFailed | ClientNotFound | ProductNotFound | DuplicateRequest | Unavailable;
+/**
+ * The read model has no generation: it was wiped (a Redis restart without persistence, a
+ * failover to an empty node) or a rebuild is running. Nothing was read or written; retrying
+ * after the rebuild succeeds.
+ */
+export interface ReadModelUnavailable {
+  readonly code: "ReadModelUnavailable";
+}
+
+export type DomainError =
+  | ValidationFailed
+  | ClientNotFound
+  | ProductNotFound
+  | DuplicateRequest
+  | Unavailable
+  | ReadModelUnavailable;
 
 export const validationFailed = (issues: ReadonlyArray<Issue>): DomainError => ({ code: "ValidationFailed", issues });
 export const clientNotFound = (clientId: number): DomainError => ({ code: "ClientNotFound", clientId });
@@ -62,3 +77,4 @@ export const unavailable = (operation: string) => (cause: unknown): DomainError 
   operation,
   cause,
 });
+export const readModelUnavailable = (): DomainError => ({ code: "ReadModelUnavailable" });

@@ -29,7 +29,11 @@ const clientIdOf = (event: APIGatewayProxyEvent) => {
       );
 };
 
-/** GET /clients/{id_client}: the read model's view, in the original sample's shape. */
+/**
+ * GET /clients/{id_client}: the read model's view, in the original sample's shape. While the
+ * read model has no generation (wiped, or being rebuilt) it answers 503 ReadModelUnavailable
+ * with Retry-After rather than a 404 that would claim the client has no orders.
+ */
 export const makeGetClientHandler =
   (deps: () => Promise<GetClientDeps>) =>
   async (event: APIGatewayProxyEvent, context?: Pick<Context, "awsRequestId">): Promise<APIGatewayProxyResult> => {

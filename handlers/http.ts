@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import * as E from "fp-ts/Either";
+import { isConnectivityError } from "../adapters/connectivity";
 import type { DomainError, Issue } from "../domain/errors";
 import { logger } from "./logger";
 
@@ -27,8 +28,16 @@ export const jsonResponse = (
   body: JSON.stringify(body),
 });
 
-const problem = (statusCode: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
-  jsonResponse(statusCode, { statusCode, body: message, code, ...extra });
+const problem = (
+  statusCode: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+) => jsonResponse(statusCode, { statusCode, body: message, code, ...extra }, headers);
+
+/** Both 503s are short: a rebuild takes seconds, a reconnect or failover about as long. */
+const RETRY_SOON = { "retry-after": "1" };
 
 const describeIssues = (issues: ReadonlyArray<Issue>): string =>
   `Invalid request: ${issues.length} problem${issues.length === 1 ? "" : "s"}`;
@@ -52,7 +61,16 @@ export const errorResponse = (error: HttpError, requestId: string): APIGatewayPr
       return problem(422, error.code, "This Idempotency-Key was already used with a different request", {
         idempotencyKey: error.idempotencyKey,
       });
+    case "ReadModelUnavailable":
+      logger.warn("read model has no generation; asked the caller to retry", { requestId });
+      return problem(503, error.code, "The read model is being rebuilt; retry shortly", {}, RETRY_SOON);
     case "Unavailable":
+      // A dependency that cannot be reached (database down or failing over, Redis away) is
+      // worth a retry; anything else is a bug, and retrying it would only repeat it.
+      if (isConnectivityError(error.cause)) {
+        logger.warn("dependency unreachable", { operation: error.operation, error: error.cause as Error, requestId });
+        return problem(503, error.code, "Service unavailable; retry shortly", { requestId }, RETRY_SOON);
+      }
       logger.error("request failed", { operation: error.operation, error: error.cause as Error, requestId });
       return problem(500, "InternalError", "Internal error", { requestId });
   }

@@ -2,6 +2,7 @@ import type { SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
 import { isNone } from "fp-ts/Option";
 import { APPLIED_MARKER_TTL_SECONDS, createClientViewStore } from "../adapters/redis/client-view-store.redis";
+import type { DomainError } from "../domain/errors";
 import { decodeOutboxEvent } from "../domain/outbox-event";
 import type { ClientViewStore } from "../domain/ports";
 import { logger } from "./logger";
@@ -21,6 +22,20 @@ export interface ProjectClientViewDeps {
  * rebuilds the views exactly from PostgreSQL. A day of margin covers clock skew.
  */
 export const MAX_EVENT_AGE_MS = (APPLIED_MARKER_TTL_SECONDS - 24 * 60 * 60) * 1000;
+
+/**
+ * Why a record failed. Every failure is retried, never acknowledged: in particular, without
+ * a generation (Redis wiped, or a rebuild running) the script wrote nothing, and the retry
+ * applies the event once `reproject` has set a generation again.
+ */
+const applyFailure = (error: DomainError): Error => {
+  if (error.code === "ReadModelUnavailable") {
+    return new Error("ReadModelUnavailable: read model generation missing, waiting for a rebuild");
+  }
+  const cause = error.code === "Unavailable" ? error.cause : error;
+  const detail = error.code === "Unavailable" ? `${error.operation}: ${String(error.cause)}` : JSON.stringify(error);
+  return new Error(`${error.code}: ${detail}`, { cause });
+};
 
 /**
  * SQS -> Redis read model, one message at a time with partial batch failures. Events of a
@@ -47,7 +62,7 @@ export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientVi
       throw new Error(`event ${envelope.eventId} is ${Math.round(age / 86_400_000)} days old, past the duplicate-detection window: run reproject`);
     }
     const outcome = await views.apply(event.right.value)();
-    if (isLeft(outcome)) throw new Error(`${outcome.left.code}: ${String(outcome.left.code === "Unavailable" ? outcome.left.cause : "")}`);
+    if (isLeft(outcome)) throw applyFailure(outcome.left);
     logger.debug("event projected", { eventId: envelope.eventId, outcome: outcome.right });
     return outcome.right;
   });

@@ -18,7 +18,9 @@ const main = async (): Promise<void> => {
       onProgress: (done) => process.stderr.write(`\rreprojected ${done} clients`),
     });
     process.stderr.write("\n");
-    console.log(`reprojected ${summary.clients} client views (${summary.markers} applied-event markers) in ${Date.now() - started} ms`);
+    console.log(
+      `reprojected ${summary.clients} client views (${summary.markers} applied-event markers) in ${Date.now() - started} ms; read model generation ${summary.generation}`,
+    );
   } finally {
     await db.destroy();
     redis.disconnect();

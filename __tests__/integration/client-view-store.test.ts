@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
-import { APPLIED_MARKER_TTL_SECONDS, createClientViewStore, markerKey, viewKey } from "../../adapters/redis/client-view-store.redis";
+import {
+  APPLIED_MARKER_TTL_SECONDS,
+  createClientViewStore,
+  GENERATION_KEY,
+  markerKey,
+  viewKey,
+} from "../../adapters/redis/client-view-store.redis";
 import { apply } from "../../domain/client-view";
 import { cents } from "../../domain/money";
 import { type OrderPlaced, orderPlaced, type Uuid } from "../../domain/outbox-event";
@@ -29,6 +35,9 @@ const event = (clientId: number, occurredAt: Date, totalCents: number, name: str
   });
 
 describe("Redis client view store", () => {
+  // Views are applied to a read model that a rebuild has completed.
+  beforeEach(async () => expect(await createClientViewStore(redis.connect()).completeRebuild("test-generation")()).toEqual(E.right(undefined)));
+
   it("builds exact views from 2,000 shuffled events with 30% duplicates over 8 connections", async () => {
     const random = lcg(42);
     const base = Date.UTC(2026, 0, 1);
@@ -134,5 +143,66 @@ describe("Redis client view store", () => {
       ),
       { numRuns: 60 },
     );
+  });
+});
+
+describe("Redis client view store without a generation", () => {
+  it("refuses to apply an event, writing neither the view nor the marker", async () => {
+    const connection = redis.connect();
+    const store = createClientViewStore(connection);
+    const e = event(11, new Date(), 4_000, "Una");
+    expect(await store.apply(e)()).toEqual(E.left({ code: "ReadModelUnavailable" }));
+    expect(await redis.keys()).toEqual([]);
+
+    // The retry after a rebuild applies it in full.
+    expect(await store.completeRebuild("g1")()).toEqual(E.right(undefined));
+    expect(await store.apply(e)()).toEqual(E.right("applied"));
+    const view = await store.get(11)();
+    expect(E.isRight(view) && O.isSome(view.right) && [view.right.value.totalCents, view.right.value.orderCount]).toEqual([4_000, 1]);
+  });
+
+  it("refuses even an event it applied before: the generation is checked first", async () => {
+    const connection = redis.connect();
+    const store = createClientViewStore(connection);
+    const e = event(12, new Date(), 1_000, "Vic");
+    await store.completeRebuild("g1")();
+    expect(await store.apply(e)()).toEqual(E.right("applied"));
+    expect(await store.beginRebuild()()).toEqual(E.right(undefined));
+    expect(await store.apply(e)()).toEqual(E.left({ code: "ReadModelUnavailable" }));
+    expect(await connection.hget(viewKey(12), "order_count")).toBe("1");
+  });
+
+  it("answers ReadModelUnavailable to a read, even of a view that is there", async () => {
+    const connection = redis.connect();
+    const store = createClientViewStore(connection);
+    expect(await store.get(13)()).toEqual(E.left({ code: "ReadModelUnavailable" }));
+    await connection.hset(viewKey(13), "total_cents", "100", "order_count", "1");
+    expect(await store.get(13)()).toEqual(E.left({ code: "ReadModelUnavailable" }));
+    await store.completeRebuild("g1")();
+    expect(await store.get(13)()).toEqual(E.right(O.some(expect.objectContaining({ clientId: 13, totalCents: 100, orderCount: 1 }))));
+  });
+
+  it("reads, clears and sets the generation, which never expires", async () => {
+    const connection = redis.connect();
+    const store = createClientViewStore(connection);
+    expect(await store.generation()()).toEqual(E.right(O.none));
+    expect(await store.completeRebuild("2026-01-01T00:00:00.000Z/abc")()).toEqual(E.right(undefined));
+    expect(await store.generation()()).toEqual(E.right(O.some("2026-01-01T00:00:00.000Z/abc")));
+    expect(await connection.ttl(GENERATION_KEY)).toBe(-1);
+    expect(await store.beginRebuild()()).toEqual(E.right(undefined));
+    expect(await store.generation()()).toEqual(E.right(O.none));
+    expect(await connection.exists(GENERATION_KEY)).toBe(0);
+  });
+
+  it("keeps other failures Unavailable", async () => {
+    const connection = redis.connect();
+    const store = createClientViewStore(connection);
+    await store.completeRebuild("g1")();
+    await connection.hset(viewKey(14), "total_cents", "x");
+    const failed = await store.apply(event(14, new Date(), 1, "Wes"))();
+    expect(E.isLeft(failed) && failed.left.code).toBe("Unavailable");
+    connection.disconnect();
+    const closed = await store.get(14)();
+    expect(E.isLeft(closed) && closed.left.code).toBe("Unavailable");
   });
 });

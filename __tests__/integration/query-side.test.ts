@@ -23,6 +23,8 @@ beforeAll(async () => {
   database = await migratedDatabase(5);
   redis = freshRedis();
   views = createClientViewStore(redis.connect());
+  // As the runtime does at start: the read model gets its generation from a rebuild.
+  await reprojectAll({ db: database.db, views });
 });
 
 afterAll(async () => {
@@ -120,6 +122,28 @@ describe("project-client-view", () => {
     expect(await views.get(127)()).toEqual(E.right(O.none));
   });
 
+  it("fails, and so retries, a record that arrives while the read model has no generation", async () => {
+    const e = anEvent(132, 7_000);
+    const record = sqsRecord(JSON.stringify(e));
+    const acknowledged = sqsRecord(JSON.stringify({ ...anEvent(133, 1), eventType: "ClientRenamed", payload: {} }));
+    expect(await views.beginRebuild()()).toEqual(E.right(undefined));
+    try {
+      const response = await project(sqsEvent([record, acknowledged]), lambdaContext());
+      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+      // Alone in its batch, the record fails the batch, with the reason.
+      const failure = await project(sqsEvent([record]), lambdaContext()).catch((error: unknown) => error);
+      expect((failure as { recordErrors?: Error[] }).recordErrors?.map((error) => error.message)).toEqual([
+        "ReadModelUnavailable: read model generation missing, waiting for a rebuild",
+      ]);
+      expect((await redis.keys()).filter((key) => key.includes("{132}"))).toEqual([]);
+    } finally {
+      expect(await views.completeRebuild("after-test")()).toEqual(E.right(undefined));
+    }
+    expect(await project(sqsEvent([record]), lambdaContext())).toEqual({ batchItemFailures: [] });
+    const view = await views.get(132)();
+    expect(E.isRight(view) && O.isSome(view.right) && [view.right.value.totalCents, view.right.value.orderCount]).toEqual([7_000, 1]);
+  });
+
   it("absorbs a redelivered batch", async () => {
     const e = anEvent(130, 5_000);
     const batch = sqsEvent([sqsRecord(JSON.stringify(e))]);
@@ -144,6 +168,26 @@ describe("get-client", () => {
       last_purchase: (BASE_MS + 140_000) / 1000,
     });
     expect(Number.isInteger(body.last_purchase)).toBe(true);
+  });
+
+  it("answers 503 ReadModelUnavailable with Retry-After while the read model has no generation", async () => {
+    await views.apply(anEvent(141, 100))();
+    expect(await views.beginRebuild()()).toEqual(E.right(undefined));
+    try {
+      for (const id of ["141", "99998"]) {
+        const response = await getClient(getEvent(id));
+        expect(response.statusCode).toBe(503);
+        expect(response.headers).toEqual(expect.objectContaining({ "retry-after": "1" }));
+        expect(JSON.parse(response.body)).toEqual({
+          statusCode: 503,
+          body: "The read model is being rebuilt; retry shortly",
+          code: "ReadModelUnavailable",
+        });
+      }
+    } finally {
+      expect(await views.completeRebuild("after-test")()).toEqual(E.right(undefined));
+    }
+    expect((await getClient(getEvent("141"))).statusCode).toBe(200);
   });
 
   it("answers 404 for a client without a view", async () => {
@@ -179,6 +223,7 @@ describe("reproject", () => {
     await database.db.deleteFrom("outbox").execute();
     await database.db.deleteFrom("order").execute();
     await redis.flush();
+    await reprojectAll({ db: database.db, views });
     for (let i = 0; i < 30; i++) {
       const response = await placeOrder(
         postOrder({ id_client: (i % 3) + 1, products: [{ id_product: (i % 3) + 1, quantity: (i % 4) + 1 }] }),
@@ -194,10 +239,15 @@ describe("reproject", () => {
 
     await redis.flush();
     expect(await redis.keys()).toEqual([]);
-    expect((await getClient(getEvent("1"))).statusCode).toBe(404);
+    // A wiped read model says so, instead of claiming the client has no orders.
+    expect((await getClient(getEvent("1"))).statusCode).toBe(503);
+    expect(JSON.parse((await getClient(getEvent("1"))).body)).toEqual(expect.objectContaining({ code: "ReadModelUnavailable" }));
+    expect(await views.apply(anEvent(1, 100))()).toEqual(E.left({ code: "ReadModelUnavailable" }));
+    expect(await redis.keys()).toEqual([]);
 
     const summary = await reprojectAll({ db: database.db, views, pageSize: 2 });
     expect(summary.clients).toBe(3);
+    expect(await views.generation()()).toEqual(E.right(O.some(summary.generation)));
 
     expect(await Promise.all([1, 2, 3].map(async (id) => (await getClient(getEvent(String(id)))).body))).toEqual(projected);
     expect(await Promise.all([1, 2, 3].map((id) => views.get(id)()))).toEqual(projectedViews);
@@ -206,5 +256,77 @@ describe("reproject", () => {
     const again = await project(sqsEvent([sqsRecord(JSON.stringify(envelopes[0]))]), lambdaContext());
     expect(again.batchItemFailures).toEqual([]);
     expect(await Promise.all([1, 2, 3].map((id) => views.get(id)()))).toEqual(projectedViews);
+  });
+
+  it("runs beside the consumer: clears the generation first, sets a fresh one last, and an event refused meanwhile counts on its retry", async () => {
+    const calls: string[] = [];
+    let refused: ReturnType<typeof sqsRecord> | undefined;
+    const spy: typeof views = {
+      ...views,
+      beginRebuild: () => {
+        calls.push("begin");
+        return views.beginRebuild();
+      },
+      completeRebuild: (generation) => {
+        calls.push("complete");
+        return views.completeRebuild(generation);
+      },
+      // Between the first page's read and its write, an order of that page's first client is
+      // placed and its event delivered: the timeline of the race the generation closes.
+      replace: (page) => async () => {
+        calls.push("replace");
+        if (refused === undefined) {
+          expect(await views.generation()()).toEqual(E.right(O.none));
+          const clientId = page[0]!.view.clientId;
+          const placed = await placeOrder(postOrder({ id_client: clientId, products: [{ id_product: 1, quantity: 1 }] }));
+          expect(placed.statusCode).toBe(200);
+          const orderId = (JSON.parse(placed.body) as { order_id: string }).order_id;
+          const envelope = (await outboxEnvelopes()).find((e) => (e.payload as { orderId?: unknown }).orderId === orderId);
+          expect(envelope).toBeDefined();
+          refused = sqsRecord(JSON.stringify(envelope));
+          const filler = sqsRecord(JSON.stringify({ ...anEvent(199, 1), eventType: "ClientRenamed", payload: {} }));
+          expect(await project(sqsEvent([refused, filler]), lambdaContext())).toEqual({
+            batchItemFailures: [{ itemIdentifier: refused.messageId }],
+          });
+        }
+        return views.replace(page)();
+      },
+    };
+
+    const first = await reprojectAll({ db: database.db, views: spy, pageSize: 2 });
+    expect(calls).toEqual(["begin", "replace", "replace", "complete"]);
+    expect(first.clients).toBe(3);
+    expect(first.generation).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z\/[0-9a-f-]{36}$/);
+    expect(await views.generation()()).toEqual(E.right(O.some(first.generation)));
+
+    // The rebuild read the page before the order: the retry adds it, exactly once.
+    const expectedTotals = async () =>
+      Object.fromEntries(
+        (
+          await database.db
+            .selectFrom("order")
+            .select(["client_id", (eb) => eb.fn.sum<number>("total_cents").as("total")])
+            .groupBy("client_id")
+            .execute()
+        ).map((row) => [row.client_id, Number(row.total)]),
+      );
+    const viewTotals = async () =>
+      Object.fromEntries(
+        await Promise.all(
+          [1, 2, 3].map(async (id) => {
+            const view = await views.get(id)();
+            return [id, E.isRight(view) && O.isSome(view.right) ? view.right.value.totalCents : null];
+          }),
+        ),
+      );
+    expect(await viewTotals()).not.toEqual(await expectedTotals());
+    expect(await project(sqsEvent([refused!]), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(await viewTotals()).toEqual(await expectedTotals());
+    expect(await project(sqsEvent([refused!]), lambdaContext())).toEqual({ batchItemFailures: [] });
+    expect(await viewTotals()).toEqual(await expectedTotals());
+
+    const second = await reprojectAll({ db: database.db, views, pageSize: 2 });
+    expect(second.generation).not.toBe(first.generation);
+    expect(await viewTotals()).toEqual(await expectedTotals());
   });
 });

@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect } from "kysely";
-import { Pool, type PoolConfig, types } from "pg";
+import { Pool, type PoolClient, type PoolConfig, types } from "pg";
 import type { Database } from "./schema";
 
 const INT8_OID = 20;
@@ -36,7 +36,10 @@ export interface PoolOptions {
   /** Small by default: on Lambda each warm container holds its own pool. */
   readonly max?: number;
   readonly applicationName?: string;
-  /** Told when an idle pooled connection dies (server restart, failover, forced drop). */
+  /**
+   * Told when a pooled connection dies (server restart, failover, forced drop), idle or
+   * checked out; once per failure.
+   */
   readonly onIdleError?: (error: Error) => void;
 }
 
@@ -49,10 +52,23 @@ export const createPool = ({ onIdleError, applicationName, ...options }: PoolOpt
     application_name: applicationName ?? "cqrs-outbox",
     types: typeParsers,
   });
-  // An idle connection that the server closes makes the pool emit 'error'; unheard, that
-  // event would crash the process. The pool drops the dead connection and opens a new one
-  // on demand, so this is worth a log line, not a crash.
-  pool.on("error", (error) => (onIdleError ?? ((e) => process.emitWarning(`idle PostgreSQL connection lost: ${e.message}`)))(error));
+  // A connection that dies is worth a log line, not a crash: the pool drops it and opens a
+  // new one on demand, and the query it was running (if any) fails on its own. An 'error'
+  // event nobody hears would crash the process, and pg-pool listens only while a client is
+  // idle (then it re-emits on the pool): it removes its listener from a checked-out client,
+  // so a connection that dies between two queries of a transaction would go unheard. Hence
+  // a listener of our own on every client, for its whole life. One death is reported once:
+  // an idle client's failure reaches both listeners, and a dying connection often errs
+  // twice (the server's "terminating connection" notice, then the socket's end).
+  const report = onIdleError ?? ((e: Error) => process.emitWarning(`PostgreSQL connection lost: ${e.message}`));
+  const lost = new WeakSet<PoolClient>();
+  const reportOnce = (client: PoolClient, error: Error): void => {
+    if (lost.has(client)) return;
+    lost.add(client);
+    report(error);
+  };
+  pool.on("connect", (client) => client.on("error", (error) => reportOnce(client, error)));
+  pool.on("error", (error, client) => reportOnce(client, error));
   return pool;
 };
 

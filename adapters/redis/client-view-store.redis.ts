@@ -2,7 +2,7 @@ import * as O from "fp-ts/Option";
 import * as TE from "fp-ts/TaskEither";
 import type { Redis, Result } from "ioredis";
 import type { ClientView } from "../../domain/client-view";
-import { type DomainError, unavailable } from "../../domain/errors";
+import { type DomainError, readModelUnavailable, unavailable } from "../../domain/errors";
 import { cents } from "../../domain/money";
 import type { ClientId } from "../../domain/order";
 import type { OrderPlaced } from "../../domain/outbox-event";
@@ -13,10 +13,24 @@ export const APPLIED_MARKER_TTL_SECONDS = 14 * 24 * 60 * 60;
 
 /**
  * Keys share the client id as a hash tag (`{42}`), so a client's view and its markers live
- * in one slot and one script may touch them all, on a cluster too.
+ * in one slot. The generation key (below) is in another one.
  */
 export const viewKey = (clientId: ClientId): string => `client:{${clientId}}`;
 export const markerKey = (clientId: ClientId, eventId: string): string => `applied:{${clientId}}:${eventId.toLowerCase()}`;
+
+/**
+ * The read model's generation, written only by a rebuild (`reproject`): while it exists the
+ * views are complete up to the events applied since; when it is missing, Redis was wiped (a
+ * restart without persistence, a failover to an empty replica) or a rebuild is running, and
+ * the views must be neither read nor updated. A plain key, without a hash tag, so it lives in
+ * another slot than the views: the scripts below touch keys of two slots, which only a
+ * non-cluster Redis allows. ElastiCache runs here in non-cluster mode (one shard with
+ * replicas); moving to cluster mode would need a generation per slot, e.g. `readmodel:{42}`.
+ */
+export const GENERATION_KEY = "readmodel:generation";
+
+/** The prefix of the error reply the scripts give when the generation key is missing. */
+const NO_GENERATION = "NOGENERATION";
 
 /**
  * Applies one OrderPlaced event, atomically on the server (a script runs alone). Timeline
@@ -29,10 +43,18 @@ export const markerKey = (clientId: ClientId, eventId: string): string => `appli
  * applies the event in full. Profile fields are last-writer-wins by (occurred_at_ms,
  * event_id), compared numerically and then bytewise, exactly as the domain reducer does.
  *
- * KEYS[1] view hash, KEYS[2] marker
+ * Without a generation (KEYS[3]) the script writes nothing, not even the marker: the views
+ * are gone or being rebuilt, and an event applied now would be lost (a wipe) or overwritten
+ * by the rebuild's page (see `reprojectAll`). The caller fails the message, so it is retried
+ * once the rebuild has set a generation again.
+ *
+ * KEYS[1] view hash, KEYS[2] marker, KEYS[3] generation
  * ARGV: client_id, total_cents, placed_at, name, email, occurred_at_ms, event_id, ttl
  */
 const APPLY_SCRIPT = `
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  return redis.error_reply('${NO_GENERATION} read model generation missing')
+end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return 0
 end
@@ -74,13 +96,28 @@ end
 return #KEYS - 1
 `;
 
+/**
+ * Reads a view in the same step as the generation check, so a reader never gets a view of a
+ * read model that a wipe or a rebuild has since invalidated.
+ *
+ * KEYS[1] view hash, KEYS[2] generation
+ */
+const GET_SCRIPT = `
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  return redis.error_reply('${NO_GENERATION} read model generation missing')
+end
+return redis.call('HGETALL', KEYS[1])
+`;
+
 declare module "ioredis" {
   interface RedisCommander<Context> {
     applyClientEvent(
       view: string,
       marker: string,
+      generation: string,
       ...args: ReadonlyArray<string | number>
     ): Result<number, Context>;
+    getClientView(view: string, generation: string): Result<string[], Context>;
     replaceClientView(numberOfKeys: number, ...keysAndArgs: ReadonlyArray<string | number>): Result<number, Context>;
   }
 }
@@ -88,11 +125,26 @@ declare module "ioredis" {
 /** Registers the scripts on a connection (ioredis sends EVALSHA and falls back to EVAL). */
 export const defineScripts = (redis: Redis): Redis => {
   if (typeof redis.applyClientEvent !== "function") {
-    redis.defineCommand("applyClientEvent", { numberOfKeys: 2, lua: APPLY_SCRIPT });
+    redis.defineCommand("applyClientEvent", { numberOfKeys: 3, lua: APPLY_SCRIPT });
+    redis.defineCommand("getClientView", { numberOfKeys: 2, lua: GET_SCRIPT });
     redis.defineCommand("replaceClientView", { lua: REPLACE_SCRIPT });
   }
   return redis;
 };
+
+/** HGETALL's reply inside a script is the flat field, value, field, value... list. */
+const pairsToHash = (flat: ReadonlyArray<string>): Record<string, string> => {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+  return hash;
+};
+
+const isNoGeneration = (cause: unknown): boolean =>
+  cause instanceof Error && cause.message.startsWith(NO_GENERATION);
+
+/** A script's refusal for want of a generation is `ReadModelUnavailable`; anything else is `Unavailable`. */
+const scriptFailure = (operation: string) => (cause: unknown): DomainError =>
+  isNoGeneration(cause) ? readModelUnavailable() : unavailable(operation)(cause);
 
 const parseView = (clientId: ClientId, hash: Record<string, string>): O.Option<ClientView> => {
   if (hash.total_cents === undefined) return O.none;
@@ -123,6 +175,12 @@ export interface RedisClientViewStore extends ClientViewStore {
   readonly replace: (
     views: ReadonlyArray<{ readonly view: ClientView; readonly eventIds: ReadonlyArray<string> }>,
   ) => TE.TaskEither<DomainError, number>;
+  /** The read model's generation; none when Redis was wiped or a rebuild is running. */
+  readonly generation: () => TE.TaskEither<DomainError, O.Option<string>>;
+  /** Deletes the generation, so appliers and readers refuse until `completeRebuild`. */
+  readonly beginRebuild: () => TE.TaskEither<DomainError, void>;
+  /** Sets the generation (no TTL): the views are whole again. */
+  readonly completeRebuild: (generation: string) => TE.TaskEither<DomainError, void>;
 }
 
 export const createClientViewStore = (connection: Redis): RedisClientViewStore => {
@@ -134,6 +192,7 @@ export const createClientViewStore = (connection: Redis): RedisClientViewStore =
         const applied = await redis.applyClientEvent(
           viewKey(payload.clientId),
           markerKey(payload.clientId, event.eventId),
+          GENERATION_KEY,
           payload.clientId,
           payload.totalCents,
           payload.placedAt,
@@ -144,9 +203,12 @@ export const createClientViewStore = (connection: Redis): RedisClientViewStore =
           APPLIED_MARKER_TTL_SECONDS,
         );
         return applied === 1 ? "applied" : "duplicate";
-      }, unavailable("apply event to client view")),
+      }, scriptFailure("apply event to client view")),
     get: (clientId) =>
-      TE.tryCatch(async () => parseView(clientId, await redis.hgetall(viewKey(clientId))), unavailable("read client view")),
+      TE.tryCatch(
+        async () => parseView(clientId, pairsToHash(await redis.getClientView(viewKey(clientId), GENERATION_KEY))),
+        scriptFailure("read client view"),
+      ),
     replace: (views) =>
       TE.tryCatch(async () => {
         const pipeline = redis.pipeline();
@@ -159,5 +221,11 @@ export const createClientViewStore = (connection: Redis): RedisClientViewStore =
         if (failure) throw failure[0];
         return views.length;
       }, unavailable("replace client views")),
+    generation: () =>
+      TE.tryCatch(async () => O.fromNullable(await redis.get(GENERATION_KEY)), unavailable("read read-model generation")),
+    beginRebuild: () =>
+      TE.tryCatch(async () => void (await redis.del(GENERATION_KEY)), unavailable("delete read-model generation")),
+    completeRebuild: (generation) =>
+      TE.tryCatch(async () => void (await redis.set(GENERATION_KEY, generation)), unavailable("set read-model generation")),
   };
 };
