@@ -17,6 +17,8 @@ export const projectionBench = async (): Promise<ReadonlyArray<string>> => {
   const redis = new Redis(server.url, { enableAutoPipelining: true });
   try {
     const store = createClientViewStore(redis);
+    // Appliers refuse events until a rebuild has written the read model's generation.
+    await store.completeRebuild("bench")();
     const events = () =>
       Array.from({ length: BATCH }, (_, i) =>
         orderPlaced({
