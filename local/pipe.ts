@@ -47,13 +47,16 @@ export class LocalPipe {
    */
   enqueue(records: ReadonlyArray<StreamRecord>, ticket: Ticket): void {
     this.queued += 1;
-    this.tail = this.tail.then(async () => {
-      try {
+    this.tail = this.tail
+      .then(async () => {
         if (!this.stopped) await this.deliver(records, ticket);
-      } finally {
+      })
+      // Never reached by an enrichment failure (retried above); a bug here leaves the ticket
+      // open, so the slot holds the transaction and it replays, and the next one still goes.
+      .catch((error: unknown) => this.options.log?.(`pipe: delivery failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => {
         this.queued -= 1;
-      }
-    });
+      });
   }
 
   /** Stops retrying; what was not delivered stays unacknowledged and replays at the next start. */
