@@ -57,7 +57,9 @@ export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unk
         }
       },
       processor,
-      { context },
+      // A batch that failed whole is reported item by item, as any other: the same retries
+      // on AWS, and each message keeps its own reason.
+      { context, throwOnFullBatchFailure: false },
     );
     failureReasons.set(response, reasons);
     return response;

@@ -10,6 +10,7 @@ import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-orde
 import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../../handlers/purge-outbox";
 import { reprojectAll } from "../../handlers/reproject";
+import { failureReasonsOf } from "../../handlers/sqs-message";
 import { apiGatewayEvent, postOrder } from "../support/api-gateway";
 import { migratedDatabase, type TestDatabase } from "../support/database";
 import { freshRedis, type TestRedis } from "../support/redis";
@@ -96,9 +97,14 @@ describe("project-client-view", () => {
       { ...valid, payload: { ...valid.payload, clientEmail: null } },
       { ...valid, aggregateId: "126" },
     ].map((e) => sqsRecord(JSON.stringify(e)));
-    const response = await project(sqsEvent(broken), lambdaContext()).catch((error: unknown) => error);
-    // Every message of the batch failed: Powertools throws so SQS retries them all.
-    expect(response).toBeInstanceOf(Error);
+    const response = await project(sqsEvent(broken), lambdaContext());
+    // Every message of the batch failed: each is reported, so SQS retries them all.
+    expect(response).toEqual({ batchItemFailures: broken.map((r) => ({ itemIdentifier: r.messageId })) });
+    expect([...failureReasonsOf(response).values()]).toEqual([
+      expect.stringMatching(/payload/),
+      expect.stringMatching(/payload/),
+      expect.any(String),
+    ]);
     expect(await views.get(125)()).toEqual(E.right(O.none));
     expect(await views.get(126)()).toEqual(E.right(O.none));
 
@@ -130,11 +136,10 @@ describe("project-client-view", () => {
     try {
       const response = await project(sqsEvent([record, acknowledged]), lambdaContext());
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
-      // Alone in its batch, the record fails the batch, with the reason.
-      const failure = await project(sqsEvent([record]), lambdaContext()).catch((error: unknown) => error);
-      expect((failure as { recordErrors?: Error[] }).recordErrors?.map((error) => error.message)).toEqual([
-        "ReadModelUnavailable: read model generation missing, waiting for a rebuild",
-      ]);
+      // Alone in its batch, the record is reported failed, with the reason.
+      const failure = await project(sqsEvent([record]), lambdaContext());
+      expect(failure).toEqual({ batchItemFailures: [{ itemIdentifier: record.messageId }] });
+      expect([...failureReasonsOf(failure).values()]).toEqual(["ReadModelUnavailable: read model generation missing, waiting for a rebuild"]);
       expect((await redis.keys()).filter((key) => key.includes("{132}"))).toEqual([]);
     } finally {
       expect(await views.completeRebuild("after-test")()).toEqual(E.right(undefined));
