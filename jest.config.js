@@ -1,5 +1,7 @@
-// One jest run, four projects. Integration and e2e share servers started once per run by
-// __tests__/support/global-setup.ts (or the ones named by DATABASE_URL / REDIS_URL).
+// One jest run, five projects. Integration and e2e share servers started once per run by
+// __tests__/support/global-setup.ts (or the ones named by DATABASE_URL / REDIS_URL). The
+// fault suite starts servers of its own per test file (it restarts, pauses and wipes them)
+// and the runtime as a child process; each case has its own timeout.
 const transform = {
   "^.+\\.ts$": [
     "@swc/jest",
@@ -31,6 +33,7 @@ module.exports = {
     project("integration", withServers),
     project("infra"),
     project("e2e", withServers),
+    project("faults"),
   ],
   testTimeout: 60_000,
 };

