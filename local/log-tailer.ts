@@ -12,7 +12,8 @@ export interface LogTailerOptions {
   readonly publicationName: string;
   /**
    * Takes a committed transaction's outbox records (or a page of the initial load), in
-   * commit order, without waiting. The slot moves past it once the ticket is done.
+   * commit order, without waiting, and with them the ticket: the receiver closes it once
+   * every record was handed on. The slot moves past it once the ticket is done.
    */
   readonly onTransaction: (records: ReadonlyArray<StreamRecord>, ticket: Ticket) => void;
   /** True while downstream is too far behind: the tailer stops reading until it is not. */
@@ -244,8 +245,10 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
           transaction = undefined;
           // The commit's end, exactly: the next transaction's commit may start right there.
           const ticket = tracker.track(parseLsn(message.commitEndLsn as string));
+          // The receiver owns the ticket from here and closes it once it handed every record
+          // on; a commit without outbox records is done at once.
           if (records.length > 0) options.onTransaction(records, ticket);
-          ticket.close();
+          else ticket.close();
           tracker.setOpenTransaction(false);
           if (!paused && options.saturated?.()) {
             paused = true;
