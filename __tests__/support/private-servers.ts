@@ -39,6 +39,8 @@ export interface PrivatePostgres {
   database(): Promise<PrivateDatabase>;
   /** The server's recent log lines (kept for failure reports). */
   log(): string;
+  /** The helper process that runs the server (SIGKILL it to orphan the postmaster). */
+  readonly helperPid: number;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,13 @@ export const adminQuery = async <R extends Record<string, unknown>>(url: string,
  * that notices its parent die stops the server even when the worker is killed.
  */
 const SERVE = "CQRS_FAULTS_POSTGRES_HELPER";
+const OPTIONS = "CQRS_FAULTS_POSTGRES_OPTIONS";
+
+export interface PrivatePostgresOptions {
+  /** A data folder of the caller's (kept by stop); a temporary one when absent. */
+  readonly dataDir?: string;
+  readonly reclaimOrphan?: boolean;
+}
 
 type Request = { readonly id: number; readonly op: "restart"; readonly downMs: number } | { readonly id: number; readonly op: "stop" };
 type Reply =
@@ -72,7 +81,8 @@ const serve = async (): Promise<void> => {
   const send = (reply: Reply) => process.send?.(reply);
   let server: RunningPostgres;
   try {
-    server = await startEmbeddedPostgres({ onLog: (line) => send({ type: "log", line }) });
+    const options = JSON.parse(process.env[OPTIONS] ?? "{}") as PrivatePostgresOptions;
+    server = await startEmbeddedPostgres({ ...options, onLog: (line) => send({ type: "log", line }) });
   } catch (error) {
     send({ type: "failed", error: error instanceof Error ? error.message : String(error) });
     process.exit(1);
@@ -104,11 +114,11 @@ const postmasterPid = (dataDir: string): number => {
   return pid;
 };
 
-export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
+export const startPrivatePostgres = async (options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> => {
   const lines: string[] = [];
   const helper = spawn(process.execPath, ["--import", "tsx", __filename], {
     cwd: resolve(__dirname, "..", ".."),
-    env: { ...process.env, [SERVE]: "1" },
+    env: { ...process.env, [SERVE]: "1", [OPTIONS]: JSON.stringify(options) },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const pending = new Map<number, (error?: string) => void>();
@@ -132,7 +142,9 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
     });
   });
   const exited = new Promise<void>((done) => helper.once("exit", () => done()));
-  const server = await ready;
+  const server = await ready.catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${lines.slice(-5).join("\n")}`);
+  });
   const ask = (request: { op: "restart"; downMs: number } | { op: "stop" }) =>
     new Promise<void>((resolveAsk, reject) => {
       const id = nextId++;
@@ -145,6 +157,7 @@ export const startPrivatePostgres = async (): Promise<PrivatePostgres> => {
     port: server.port,
     pid: () => postmasterPid(server.dataDir),
     restart: (downMs = 0) => ask({ op: "restart", downMs }),
+    helperPid: helper.pid ?? -1,
     log: () => lines.join("\n"),
     database: async () => {
       const name = `f_${randomBytes(6).toString("hex")}`;
