@@ -51,8 +51,9 @@ export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unk
         try {
           return await handleRecord(record);
         } catch (error) {
-          reasons.set(record.messageId, error instanceof Error ? error.message : String(error));
-          logger.error("message failed", { messageId: record.messageId, error: error as Error });
+          const reason = error instanceof Error ? error.message : String(error);
+          reasons.set(record.messageId, reason);
+          logger.error("message failed", { messageId: record.messageId, reason });
           throw error;
         }
       },

@@ -81,6 +81,101 @@ const withClient = async <T>(connectionString: string, work: (client: Client) =>
   }
 };
 
+interface Snapshot {
+  readonly xmin: bigint;
+  readonly xmax: bigint;
+  readonly running: ReadonlySet<bigint>;
+}
+
+/** `pg_current_snapshot()` as text: `xmin:xmax:xip,xip,...`, 64-bit transaction ids. */
+const parseSnapshot = (text: string): Snapshot => {
+  const [xmin = "0", xmax = "0", xip = ""] = text.split(":");
+  return { xmin: BigInt(xmin), xmax: BigInt(xmax), running: new Set(xip === "" ? [] : xip.split(",").map((x) => BigInt(x))) };
+};
+
+/** Whether the transaction with this 32-bit id (as pgoutput sends it) is visible in the snapshot. */
+const visibleIn = (snapshot: Snapshot, xid: number): boolean => {
+  // Widen to 64 bits with the epoch of xmax: the transaction committed, so it is not newer.
+  let full = (snapshot.xmax & ~0xffffffffn) | BigInt(xid >>> 0);
+  if (full > snapshot.xmax && full >= 0x100000000n) full -= 0x100000000n;
+  return full < snapshot.xmin || (full < snapshot.xmax && !snapshot.running.has(full));
+};
+
+interface Committed {
+  readonly xid: number;
+  readonly records: ReadonlyArray<StreamRecord>;
+  readonly ticket: Ticket;
+}
+
+/**
+ * PostgreSQL writes (and so may stream) a commit record before the committing session
+ * leaves the list of running transactions, so for a moment other sessions cannot see its
+ * rows yet. A purge arriving in that moment would delete nothing and be counted done,
+ * leaving the row for ever. Timeline:
+ *   writer: COMMIT record flushed          walsender: decodes it, sends it
+ *                                           purge: DELETE ... id = $1 -> 0 rows (invisible)
+ *   writer: leaves the running list        the row stays in the outbox
+ * So transactions are handed on, in commit order, only once a fresh snapshot sees them:
+ * one query for every group waiting.
+ */
+const visibilityGate = (connectionString: string, release: (committed: Committed) => void) => {
+  const waiting: Committed[] = [];
+  let client: Client | undefined;
+  let draining = false;
+  let stopped = false;
+
+  const snapshot = async (): Promise<Snapshot> => {
+    if (client === undefined) {
+      const fresh = new Client({ connectionString });
+      fresh.on("error", () => {
+        if (client === fresh) client = undefined;
+      });
+      await fresh.connect();
+      client = fresh;
+    }
+    const result = await client.query<{ snapshot: string }>("SELECT pg_current_snapshot()::text AS snapshot");
+    return parseSnapshot(result.rows[0]?.snapshot ?? "0:0:");
+  };
+
+  const drain = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    try {
+      while (waiting.length > 0 && !stopped) {
+        let seen: Snapshot;
+        try {
+          seen = await snapshot();
+        } catch {
+          // The server is away; the replication connection will be too. Try again shortly.
+          void client?.end().catch(() => undefined);
+          client = undefined;
+          await sleep(200);
+          continue;
+        }
+        let released = 0;
+        while (waiting.length > 0 && visibleIn(seen, (waiting[0] as Committed).xid)) {
+          release(waiting.shift() as Committed);
+          released += 1;
+        }
+        if (released === 0) await sleep(1);
+      }
+    } finally {
+      draining = false;
+    }
+  };
+
+  return {
+    push: (committed: Committed) => {
+      waiting.push(committed);
+      void drain();
+    },
+    stop: async () => {
+      stopped = true;
+      await client?.end().catch(() => undefined);
+    },
+  };
+};
+
 /**
  * The local stand-in for DMS change data capture: reads the outbox table's changes from the
  * WAL through a logical replication slot (pgoutput), renders each as the JSON record DMS
@@ -107,6 +202,7 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
 
   // Coalesced: many transactions settling in one tick make one status update.
   let updateScheduled = false;
+  const gate = visibilityGate(options.connectionString, ({ records, ticket }) => options.onTransaction(records, ticket));
   const tracker = new CommitTracker(0n, () => {
     if (updateScheduled) return;
     updateScheduled = true;
@@ -242,12 +338,13 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
         }
         case "commit": {
           const records = transaction?.records ?? [];
+          const xid = transaction?.xid ?? 0;
           transaction = undefined;
           // The commit's end, exactly: the next transaction's commit may start right there.
           const ticket = tracker.track(parseLsn(message.commitEndLsn as string));
           // The receiver owns the ticket from here and closes it once it handed every record
           // on; a commit without outbox records is done at once.
-          if (records.length > 0) options.onTransaction(records, ticket);
+          if (records.length > 0) gate.push({ xid, records, ticket });
           else ticket.close();
           tracker.setOpenTransaction(false);
           if (!paused && options.saturated?.()) {
@@ -345,6 +442,7 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
       // the connection is already gone
     }
     await current?.client.end().catch(() => undefined);
+    await gate.stop();
     await Promise.race([run, sleep(3_000)]);
   };
 

@@ -112,7 +112,7 @@ it("dead-letters a poison message after its tries without holding the others bac
 
   // Fix the cause, then `npm run redrive -- projection`, exactly as a user would.
   await redis.hset("client:{2}", "total_cents", good as string);
-  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/redrive.ts", "projection"], {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "local/redrive.ts", "projection"], {
     cwd: process.cwd(),
     env: { ...process.env, LOCAL_DATA_DIR: again.dataDir },
   });

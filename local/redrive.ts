@@ -2,7 +2,7 @@
 // queue (or the quarantined records) of the running local runtime back for another try.
 // The runtime keeps them in PostgreSQL; a message that fails again is kept again.
 import { resolve } from "node:path";
-import { readRuntimeDetails } from "../local/runtime-lock";
+import { readRuntimeDetails } from "./runtime-lock";
 
 const SOURCES = ["projection", "outbox-purge", "quarantine"] as const;
 
