@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { SQSEvent } from "aws-lambda";
+import { isRight } from "fp-ts/Either";
+import { isSome } from "fp-ts/Option";
 import { Redis } from "ioredis";
 import { sql } from "kysely";
 import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely";
@@ -196,7 +198,14 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     const maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
     const queue = (name: QueueName, dependenciesUp: () => Promise<boolean>) =>
       new LocalQueue({ name, retryDelayMs, maxRetryDelayMs, maxReceiveCount: 5, deadLetters: store.put, dependenciesUp, log });
-    const projection = queue("projection", async () => (await redisUp()) && guard.generation() !== null && (await postgresUp()));
+    /** Read live: between a wipe and the guard's next look, a cached "present" would count the refusals. */
+    const generationPresent = async (): Promise<boolean> => {
+      const found = await withTimeout(views.generation()(), 1_000).catch(() => undefined);
+      const present = found !== undefined && isRight(found) && isSome(found.right);
+      if (!present) void guard.check();
+      return present;
+    };
+    const projection = queue("projection", async () => (await redisUp()) && (await generationPresent()) && (await postgresUp()));
     const purge = queue("outbox-purge", postgresUp);
     const topic = new LocalTopic("outbox-events");
     topic.subscribe(projection, { raw: true });
