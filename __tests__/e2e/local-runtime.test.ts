@@ -108,6 +108,32 @@ describe("the local runtime, over HTTP", () => {
     expect((await call("GET", "/nowhere")).status).toBe(403);
   });
 
+  it("accepts the deployed stage's /prod prefix, as the seed's URLs have it", async () => {
+    const placed = await call("POST", "/prod/orders", { id_client: 3, products: [{ id_product: 3, quantity: 1 }] });
+    expect(placed.status).toBe(200);
+    const view = await eventually(() => call("GET", "/prod/clients/3"), (r) => r.status === 200);
+    expect(view.body).toEqual(expect.objectContaining({ name: "John", total: 1000 }));
+  });
+
+  it("reports its health without credentials, and redrives only with them", async () => {
+    const response = await fetch(`${runtime.url}/_local/health`);
+    expect(response.status).toBe(200);
+    const health = (await response.json()) as Record<string, unknown>;
+    expect(health).toEqual(
+      expect.objectContaining({
+        healthy: true,
+        down: [],
+        slot: expect.objectContaining({ streaming: true, confirmedLsn: expect.stringMatching(/^[0-9A-F]+\/[0-9A-F]+$/), retainedWalBytes: expect.any(Number) }),
+        queues: { projection: expect.objectContaining({ deadLetters: 0 }), "outbox-purge": expect.objectContaining({ deadLetters: 0 }) },
+        quarantine: { size: 0 },
+        readModel: expect.objectContaining({ generation: expect.any(String) }),
+      }),
+    );
+    expect((await fetch(`${runtime.url}/_local/redrive/projection`, { method: "POST" })).status).toBe(401);
+    expect((await call("POST", "/_local/redrive/nowhere")).status).toBe(404);
+    expect(await call("POST", "/_local/redrive/projection")).toEqual({ status: 200, body: { source: "projection", redriven: 0 } });
+  });
+
   it("rejects bad input over HTTP with nothing written", async () => {
     const before = await database.counts();
     expect((await call("POST", "/orders", "{not json")).body).toEqual(expect.objectContaining({ statusCode: 400, code: "MalformedJson" }));
