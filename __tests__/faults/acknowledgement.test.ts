@@ -1,45 +1,30 @@
-import type { LocalRuntime } from "../../local/runtime";
-import type { PrivateDatabase } from "../support/private-servers";
-import { privateServers, sleep } from "./harness";
-import { placeOrders, problems, settled, startInProcess } from "./in-process";
+import { sleep } from "./harness";
+import { inProcessCases, placeOrders, problems, settled } from "./in-process";
 
 /**
  * The slot is the only durable log here: it may be told to forget a transaction only once
  * both consumers handled it. Watched directly on the server (`confirmed_flush_lsn`), with
  * one consumer held, so no crash is needed to see a premature acknowledgement.
  */
-const servers = privateServers();
-let database: PrivateDatabase;
-let runtime: LocalRuntime | undefined;
-
-beforeEach(async () => {
-  database = await servers().postgres.database();
-  await servers().redis.flush();
-});
-
-afterEach(async () => {
-  await runtime?.stop();
-  runtime = undefined;
-  await database.drop();
-});
+const inCase = inProcessCases();
 
 const slot = async () =>
   (
-    await database.pool.query<{ confirmed: string }>(
+    await inCase().database.pool.query<{ confirmed: string }>(
       "SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE database = current_database()",
     )
   ).rows[0];
 
 const lsnOfNow = async (): Promise<string> =>
-  (await database.pool.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn as string;
+  (await inCase().database.pool.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn as string;
 
 const isBefore = async (a: string, b: string): Promise<boolean> =>
-  (await database.pool.query<{ before: boolean }>("SELECT $1::pg_lsn < $2::pg_lsn AS before", [a, b])).rows[0]?.before === true;
+  (await inCase().database.pool.query<{ before: boolean }>("SELECT $1::pg_lsn < $2::pg_lsn AS before", [a, b])).rows[0]?.before === true;
 
 for (const held of ["projection", "outbox-purge"] as const) {
   it(`does not confirm a transaction while the ${held} consumer has not handled it`, async () => {
-    const started = await startInProcess(servers(), database, undefined, { statusIntervalMs: 100 });
-    runtime = started.runtime;
+    const { servers, database, start } = inCase();
+    const { runtime } = await start(undefined, { statusIntervalMs: 100 });
     await sleep(500);
     await runtime.queues[held].pause();
     expect((await placeOrders(runtime, 30, 4)).filter((s) => s !== 200)).toEqual([]);
@@ -50,7 +35,7 @@ for (const held of ["projection", "outbox-purge"] as const) {
     expect(await isBefore(held1?.confirmed as string, after)).toBe(true);
 
     runtime.queues[held].resume();
-    expect(await settled(() => problems(servers(), database, runtime as LocalRuntime))).toEqual([]);
+    expect(await settled(() => problems(servers, database, runtime))).toEqual([]);
     // Handled: now the slot moves past them.
     const deadline = Date.now() + 10_000;
     while (await isBefore((await slot())?.confirmed as string, after)) {

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from "../../local/runtime";
 import type { PrivateDatabase } from "../support/private-servers";
-import { expectedViews, sleep, type Servers } from "./harness";
+import { expectedViews, privateServers, sleep, type Servers } from "./harness";
 
 /**
  * Cases that reach into the runtime (inject at a queue, tap the topic) run it in the test's
@@ -33,6 +33,51 @@ export const startInProcess = async (
     ...extra,
   });
   return { runtime, dataDir: dir, logs };
+};
+
+export interface InProcessCase {
+  readonly servers: Servers;
+  /** A fresh database of this case's own (the runtime under test migrates it). */
+  readonly database: PrivateDatabase;
+  /** Starts a runtime (on `dataDir` again for a restart); every one is stopped after the case. */
+  start(dataDir?: string, extra?: Partial<LocalRuntimeOptions>): Promise<{ runtime: LocalRuntime; dataDir: string; logs: string[] }>;
+}
+
+/**
+ * Private servers for the calling test file, and for each case a fresh database and an
+ * emptied Redis. Set FAULTS_VERBOSE=1 to see each case's runtime log.
+ */
+export const inProcessCases = (): (() => InProcessCase) => {
+  const servers = privateServers();
+  let database: PrivateDatabase | undefined;
+  let runtimes: LocalRuntime[] = [];
+  let logs: string[][] = [];
+  beforeEach(async () => {
+    database = await servers().postgres.database();
+    await servers().redis.flush();
+  });
+  afterEach(async () => {
+    if (process.env.FAULTS_VERBOSE) console.log(logs.map((lines) => lines.join("\n")).join("\n--- restart ---\n"));
+    for (const runtime of runtimes) await runtime.stop();
+    runtimes = [];
+    logs = [];
+    await database?.drop();
+    database = undefined;
+  });
+  return () => {
+    if (database === undefined) throw new Error("no case is running");
+    const current = database;
+    return {
+      servers: servers(),
+      database: current,
+      start: async (dataDir, extra) => {
+        const started = await startInProcess(servers(), current, dataDir, extra);
+        runtimes.push(started.runtime);
+        logs.push(started.logs);
+        return started;
+      },
+    };
+  };
 };
 
 export const placeOrder = async (runtime: LocalRuntime, body: unknown): Promise<number> => {

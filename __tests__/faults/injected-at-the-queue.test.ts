@@ -2,9 +2,8 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { LocalQueue } from "../../local/queue";
 import type { LocalRuntime } from "../../local/runtime";
-import type { PrivateDatabase } from "../support/private-servers";
-import { privateServers, sleep } from "./harness";
-import { placeOrder, placeOrders, problems, settled, startInProcess } from "./in-process";
+import { sleep } from "./harness";
+import { inProcessCases, placeOrder, placeOrders, problems, settled } from "./in-process";
 
 /**
  * Faults injected at the queues of a running runtime: redeliveries in reverse order, a
@@ -12,22 +11,7 @@ import { placeOrder, placeOrders, problems, settled, startInProcess } from "./in
  * SQL aggregate and the outbox empty, with no rebuild (the read model had its generation
  * all along, so none may run).
  */
-const servers = privateServers();
-let database: PrivateDatabase;
-let runtime: LocalRuntime | undefined;
-let logs: string[] = [];
-
-beforeEach(async () => {
-  database = await servers().postgres.database();
-  await servers().redis.flush();
-});
-
-afterEach(async () => {
-  if (expect.getState().assertionCalls === 0 || process.env.FAULTS_VERBOSE) console.log(logs.join("\n"));
-  await runtime?.stop();
-  runtime = undefined;
-  await database.drop();
-});
+const inCase = inProcessCases();
 
 /** Taps the topic: every event the pipe publishes, in order. */
 const tap = (target: LocalRuntime): string[] => {
@@ -47,9 +31,9 @@ const untilTrue = async (what: string, check: () => boolean | Promise<boolean>, 
 };
 
 it("absorbs every event delivered twice more and in reverse order, with names changing in between", async () => {
-  const started = await startInProcess(servers(), database);
-  runtime = started.runtime;
-  logs = started.logs;
+  const { servers, database, start } = inCase();
+  const started = await start();
+  const { runtime } = started;
   const events = tap(runtime);
   // Hold the projection, so the injected copies arrive before the originals.
   await runtime.queues.projection.pause();
@@ -63,7 +47,7 @@ it("absorbs every event delivered twice more and in reverse order, with names ch
   for (const body of [...reversed, ...reversed]) runtime.queues.projection.send(body, { eventType: "OrderPlaced" });
   runtime.queues.projection.resume();
 
-  expect(await settled(() => problems(servers(), database, runtime as LocalRuntime))).toEqual([]);
+  expect(await settled(() => problems(servers, database, runtime))).toEqual([]);
   const health = await runtime.health();
   expect(health.readModel.rebuilds).toBe(1);
   expect(health.readModel.lastRebuild?.clients).toBe(0); // the first start, on an empty database
@@ -71,14 +55,14 @@ it("absorbs every event delivered twice more and in reverse order, with names ch
 }, 90_000);
 
 it("dead-letters a poison message after its tries without holding the others back, keeps it across a restart, and redrives it once the cause is fixed", async () => {
-  const started = await startInProcess(servers(), database);
-  runtime = started.runtime;
-  logs = started.logs;
+  const { servers, database, start } = inCase();
+  const started = await start();
+  const { runtime } = started;
   expect(await placeOrder(runtime, { id_client: 2, products: [{ id_product: 1, quantity: 1 }] })).toBe(200);
-  expect(await settled(() => problems(servers(), database, runtime as LocalRuntime))).toEqual([]);
+  expect(await settled(() => problems(servers, database, runtime))).toEqual([]);
 
   // The cause: a view Redis holds in a shape the apply script refuses.
-  const redis = servers().redis.client;
+  const redis = servers.redis.client;
   const good = await redis.hget("client:{2}", "total_cents");
   await redis.hset("client:{2}", "total_cents", "not-a-number");
   const poisonAt = Date.now();
@@ -89,10 +73,10 @@ it("dead-letters a poison message after its tries without holding the others bac
   // The others are not delayed beyond their own retries: clients 1 and 3 converge at once.
   await untilTrue(
     "clients 1 and 3 projected",
-    async () => (await problems(servers(), database, runtime as LocalRuntime, 1)).every((p) => p.startsWith("client 2")),
+    async () => (await problems(servers, database, runtime, 1)).every((p) => p.startsWith("client 2")),
     10_000,
   );
-  await untilTrue("the poison message in the dead-letter store", async () => (await runtime?.health())?.queues.projection.deadLetters === 1, 15_000);
+  await untilTrue("the poison message in the dead-letter store", async () => (await runtime.health()).queues.projection.deadLetters === 1, 15_000);
   const [letter] = (await database.pool.query<{ receive_count: number; last_error: string; queue: string }>("SELECT * FROM local_runtime.dead_letter")).rows;
   expect(letter).toEqual(expect.objectContaining({ queue: "projection", receive_count: 5 }));
   expect(letter?.last_error).toMatch(/corrupt client view/);
@@ -102,11 +86,9 @@ it("dead-letters a poison message after its tries without holding the others bac
 
   // A restart keeps it.
   await runtime.stop();
-  const again = await startInProcess(servers(), database, started.dataDir);
-  runtime = again.runtime;
-  logs = [...started.logs, "--- restart ---", ...again.logs];
-  expect((await runtime.health()).queues.projection.deadLetters).toBe(1);
-  const stillWrong = await problems(servers(), database, runtime, 1);
+  const again = await start(started.dataDir);
+  expect((await again.runtime.health()).queues.projection.deadLetters).toBe(1);
+  const stillWrong = await problems(servers, database, again.runtime, 1);
   expect(stillWrong.length).toBeGreaterThan(0);
   expect(stillWrong.every((p) => p.startsWith("client 2"))).toBe(true);
 
@@ -117,17 +99,17 @@ it("dead-letters a poison message after its tries without holding the others bac
     env: { ...process.env, LOCAL_DATA_DIR: again.dataDir },
   });
   expect(stdout).toMatch(/sent 1 message\(s\) from projection back/);
-  expect(await settled(() => problems(servers(), database, runtime as LocalRuntime, 0))).toEqual([]);
-  expect((await runtime.health()).readModel.rebuilds).toBe(0);
+  expect(await settled(() => problems(servers, database, again.runtime, 0))).toEqual([]);
+  expect((await again.runtime.health()).readModel.rebuilds).toBe(0);
 }, 120_000);
 
 it("carries 150 000 queued messages without crashing, and every copy is absorbed", async () => {
-  const started = await startInProcess(servers(), database);
-  runtime = started.runtime;
-  logs = started.logs;
+  const { servers, database, start } = inCase();
+  const started = await start();
+  const { runtime } = started;
   const events = tap(runtime);
   expect((await placeOrders(runtime, 150, 6)).filter((s) => s !== 200)).toEqual([]);
-  expect(await settled(() => problems(servers(), database, runtime as LocalRuntime))).toEqual([]);
+  expect(await settled(() => problems(servers, database, runtime))).toEqual([]);
   await untilTrue("every event at the tap", () => events.length === 150, 10_000);
 
   const projection = runtime.queues.projection;
@@ -137,5 +119,5 @@ it("carries 150 000 queued messages without crashing, and every copy is absorbed
   expect((await fetch(runtime.healthUrl)).status).toBe(200);
   projection.resume();
   await untilTrue("the flood drained", () => projection.depth() === 0, 100_000);
-  expect(await problems(servers(), database, runtime)).toEqual([]);
+  expect(await problems(servers, database, runtime)).toEqual([]);
 }, 150_000);
