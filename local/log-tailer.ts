@@ -38,6 +38,13 @@ export interface TailerStatus {
 
 export interface LogTailer {
   status(): TailerStatus;
+  /**
+   * Drops the replication connection (it comes back with backoff, from the slot). Called
+   * when the database is going away: a stopping server waits for its walsender, and the
+   * walsender waits until its client confirmed everything sent, which transactions that
+   * cannot finish while the database is down never are. Nothing is lost: they replay.
+   */
+  interrupt(reason: string): void;
   stop(): Promise<void>;
 }
 
@@ -453,6 +460,11 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
   });
 
   return {
+    interrupt: (reason) => {
+      if (current === undefined || stopping) return;
+      log(`log tailer: dropping the replication connection (${reason}); it resumes from the slot`);
+      (current.client as unknown as { connection: ReplicationConnection }).connection.stream.destroy();
+    },
     status: () => ({
       slotName: options.slotName,
       streaming,

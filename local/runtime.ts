@@ -205,8 +205,15 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       if (!present) void guard.check();
       return present;
     };
-    const projection = queue("projection", async () => (await redisUp()) && (await generationPresent()) && (await postgresUp()));
-    const purge = queue("outbox-purge", postgresUp);
+    const projection = queue("projection", async () => (await redisUp()) && (await generationPresent()) && (await postgresUpOrLetGo()));
+    // Set once the tailer exists: a database found down lets go of the replication connection.
+    let onPostgresDown: () => void = () => undefined;
+    const postgresUpOrLetGo = async () => {
+      const up = await postgresUp();
+      if (!up) onPostgresDown();
+      return up;
+    };
+    const purge = queue("outbox-purge", postgresUpOrLetGo);
     const topic = new LocalTopic("outbox-events");
     topic.subscribe(projection, { raw: true });
     topic.subscribe(purge, { raw: true });
@@ -236,6 +243,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       statusIntervalMs: Math.min(options.statusIntervalMs ?? 5_000, 10_000),
       log,
     });
+    onPostgresDown = () => tailer.interrupt("PostgreSQL is not answering");
     // Stopping: the queues may finish their batches first, then the tailer confirms what is done.
     stops.push(() => tailer.stop());
     stops.push(async () => {
