@@ -182,12 +182,16 @@ export const startEmbeddedPostgres = async (
       // Not server.stop(): with `persistent: false` it deletes the data folder.
       const postmaster = pid();
       process.kill(postmaster, "SIGINT");
-      if (!(await waitForExit(postmaster, 30_000))) throw new Error(`PostgreSQL (pid ${postmaster}) did not stop within 30 s`);
+      if (!(await waitForExit(postmaster, 30_000)))
+        throw new Error(`PostgreSQL (pid ${postmaster}) did not stop within 30 s of a fast shutdown request (a walsender waiting for its client holds it)`);
       await sleep(downMs);
       await start();
     },
     stop: async () => {
-      await server.stop();
+      // A server that already went (a restart that failed half-way) would never report an
+      // exit to server.stop(), which waits for one.
+      const lock = lockFile(databaseDir);
+      if (lock !== undefined && isAlive(lock.pid)) await server.stop();
       if (temporary) await rm(databaseDir, { recursive: true, force: true });
     },
   };

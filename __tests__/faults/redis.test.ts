@@ -1,5 +1,5 @@
 import { runLoad } from "../support/load";
-import { expectedViews, expectLoad, faultCase, getClient, privateServers, sameView, settle, sleep, until, type Case, type ExpectedView } from "./harness";
+import { expectedViews, expectLoad, faultCase, getClient, privateServers, sameView, settle, settled, sleep, until, type Case, type ExpectedView } from "./harness";
 
 /**
  * The read model's server fails: it hangs (SIGSTOP: sockets open, no answer) or loses
@@ -94,7 +94,8 @@ faultCase("Redis flushed while running: detected, repaired within 30 s, never a 
   c.figures.firstRepairMs = await rebuiltAfter(firstWipe);
   const result = await load;
   expectLoad(c, result, orders);
-  await settle(c, { orders });
+  // What is wrong after the first wipe is asserted at the end, so the second one runs too.
+  const afterFirstWipe = await settled(c, { orders });
   const { seen, errors } = await readers.stop();
   const final = new Map((await expectedViews(database)).map((v) => [v.id, v]));
   const wrong: string[] = [];
@@ -105,6 +106,9 @@ faultCase("Redis flushed while running: detected, repaired within 30 s, never a 
       if (total < (highest.get(s.client) ?? 0)) wrong.push(`client ${s.client} at ${s.at - firstWipe} ms after the wipe: total ${total} after ${highest.get(s.client)}`);
       if (total > (final.get(s.client)?.totalCents ?? 0) / 100) wrong.push(`client ${s.client}: total ${total} above every order's`);
       highest.set(s.client, Math.max(total, highest.get(s.client) ?? 0));
+    } else if (s.status === 404 && s.body.code === "ClientNotFound" && !highest.has(s.client)) {
+      // Not projected yet (its first order is still on its way): lag, not a wrong answer.
+      // A 404 after the view was seen would be a lost view served as "no orders".
     } else if (!isRebuilding(s)) wrong.push(`client ${s.client} at ${s.at - firstWipe} ms after the wipe: ${s.status} ${JSON.stringify(s.body)}`);
   }
   c.figures.readsDuringLoad = seen.length;
@@ -137,6 +141,7 @@ faultCase("Redis flushed while running: detected, repaired within 30 s, never a 
   ).toEqual([]);
   expect(correct.size).toBe(expected.length);
   await rebuiltAfter(secondWipe);
+  expect(afterFirstWipe).toEqual([]);
   await settle(c, { orders });
   // The first start's rebuild (no generation yet) and one per wipe, no more.
   expect(lifetime.rebuildCount).toBe(3);

@@ -78,7 +78,10 @@ type Reply =
   | { readonly type: "done"; readonly id: number; readonly error?: string };
 
 const serve = async (): Promise<void> => {
-  const send = (reply: Reply) => process.send?.(reply);
+  // After the test process went away, there is nobody to tell: a failed send is dropped.
+  const send = (reply: Reply) => {
+    if (process.connected) process.send?.(reply, undefined, undefined, () => undefined);
+  };
   let server: RunningPostgres;
   try {
     const options = JSON.parse(process.env[OPTIONS] ?? "{}") as PrivatePostgresOptions;
@@ -106,6 +109,8 @@ const serve = async (): Promise<void> => {
 };
 
 if (process.env[SERVE] === "1") void serve();
+
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms).unref());
 
 /** The pid in `postmaster.pid` (its first line). */
 const postmasterPid = (dataDir: string): number => {
@@ -142,13 +147,28 @@ export const startPrivatePostgres = async (options: PrivatePostgresOptions = {})
     });
   });
   const exited = new Promise<void>((done) => helper.once("exit", () => done()));
+  // An idle helper never keeps the test process alive (it stops its server when that goes);
+  // while it is asked something, it does.
+  const channel = helper.channel as { ref?: () => void; unref?: () => void } | undefined;
+  const idle = () => {
+    if (pending.size > 0) return;
+    helper.unref();
+    channel?.unref?.();
+  };
   const server = await ready.catch((error: unknown) => {
     throw new Error(`${String(error)}\n${lines.slice(-5).join("\n")}`);
   });
+  idle();
   const ask = (request: { op: "restart"; downMs: number } | { op: "stop" }) =>
     new Promise<void>((resolveAsk, reject) => {
       const id = nextId++;
-      pending.set(id, (error) => (error === undefined ? resolveAsk() : reject(new Error(error))));
+      helper.ref();
+      channel?.ref?.();
+      pending.set(id, (error) => {
+        queueMicrotask(idle);
+        if (error === undefined) resolveAsk();
+        else reject(new Error(error));
+      });
       helper.send({ ...request, id });
     });
   const databases = new Set<PrivateDatabase>();
@@ -193,8 +213,17 @@ export const startPrivatePostgres = async (options: PrivatePostgresOptions = {})
     stop: async () => {
       for (const database of [...databases]) await database.drop().catch(() => undefined);
       if (helper.exitCode !== null || helper.signalCode !== null) return;
-      await ask({ op: "stop" }).catch(() => undefined);
-      helper.disconnect();
+      const stopped = await Promise.race([ask({ op: "stop" }).then(() => true, () => false), sleep(40_000).then(() => false)]);
+      if (!stopped) {
+        // Whatever holds it, a test file must not leave its server behind.
+        try {
+          process.kill(postmasterPid(server.dataDir), "SIGKILL");
+        } catch {
+          // already gone
+        }
+        helper.kill("SIGKILL");
+      }
+      if (helper.connected) helper.disconnect();
       await exited;
     },
   };
