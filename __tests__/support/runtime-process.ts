@@ -95,7 +95,8 @@ export interface RuntimeProcess {
 const MAX_OUTPUT = 4 * 1024 * 1024;
 const BANNER = /cqrs-outbox is running \((\d+) ms\): (http:\/\/127\.0\.0\.1:\d+)/;
 
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+// Unref: a deadline that was not needed must not keep the test process alive.
+const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms).unref());
 
 /**
  * One GET on a connection of its own, closed afterwards: the harness's polling must not hold
