@@ -125,7 +125,7 @@ interface Committed {
  * So transactions are handed on, in commit order, only once a fresh snapshot sees them:
  * one query for every group waiting.
  */
-const visibilityGate = (connectionString: string, release: (committed: Committed) => void) => {
+const visibilityGate = (connectionString: string, release: (committed: Committed) => void, onDatabaseDown: () => void) => {
   const waiting: Committed[] = [];
   let client: Client | undefined;
   let draining = false;
@@ -153,7 +153,9 @@ const visibilityGate = (connectionString: string, release: (committed: Committed
         try {
           seen = await snapshot();
         } catch {
-          // The server is away; the replication connection will be too. Try again shortly.
+          // The server is away (or stopping, and then waiting for our walsender to be
+          // confirmed up to date, which these transactions cannot be): let go of it.
+          onDatabaseDown();
           void client?.end().catch(() => undefined);
           client = undefined;
           await sleep(200);
@@ -209,7 +211,11 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
 
   // Coalesced: many transactions settling in one tick make one status update.
   let updateScheduled = false;
-  const gate = visibilityGate(options.connectionString, ({ records, ticket }) => options.onTransaction(records, ticket));
+  const gate = visibilityGate(
+    options.connectionString,
+    ({ records, ticket }) => options.onTransaction(records, ticket),
+    () => interrupt("PostgreSQL is not answering"),
+  );
   const tracker = new CommitTracker(0n, () => {
     if (updateScheduled) return;
     updateScheduled = true;
@@ -410,6 +416,12 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
     }
   };
 
+  function interrupt(reason: string): void {
+    if (current === undefined || stopping) return;
+    log(`log tailer: dropping the replication connection (${reason}); it resumes from the slot`);
+    (current.client as unknown as { connection: ReplicationConnection }).connection.stream.destroy();
+  }
+
   const firstTry = Date.now();
   const run = (async () => {
     let backoff = 250;
@@ -460,11 +472,7 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
   });
 
   return {
-    interrupt: (reason) => {
-      if (current === undefined || stopping) return;
-      log(`log tailer: dropping the replication connection (${reason}); it resumes from the slot`);
-      (current.client as unknown as { connection: ReplicationConnection }).connection.stream.destroy();
-    },
+    interrupt,
     status: () => ({
       slotName: options.slotName,
       streaming,
