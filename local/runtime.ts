@@ -104,6 +104,8 @@ const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
   ]);
 
+const HEALTH_PROBE_MS = 250;
+
 /** Downstream backlog past which the log tailer stops reading (the slot keeps the rest). */
 const SATURATED_MESSAGES = 20_000;
 const SATURATED_TRANSACTIONS = 2_000;
@@ -177,13 +179,13 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     stops.push(async () => void redis.disconnect());
     const views = createClientViewStore(redis);
 
-    const postgresUp = () =>
-      withTimeout(sql`SELECT 1`.execute(db), 2_000).then(
+    const postgresUp = (timeoutMs = 2_000) =>
+      withTimeout(sql`SELECT 1`.execute(db), timeoutMs).then(
         () => true,
         () => false,
       );
-    const redisUp = () =>
-      withTimeout(redis.ping(), 1_000).then(
+    const redisUp = (timeoutMs = 1_000) =>
+      withTimeout(redis.ping(), timeoutMs).then(
         () => true,
         () => false,
       );
@@ -251,8 +253,9 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       await Promise.all([projection.stop(), purge.stop()]);
     });
 
+    /** Answers within about half a second whatever hangs: a dependency that does not answer by then is down. */
     const health = async (): Promise<Health> => {
-      const [pgUp, rUp] = await Promise.all([postgresUp(), redisUp()]);
+      const [pgUp, rUp] = await Promise.all([postgresUp(HEALTH_PROBE_MS), redisUp(HEALTH_PROBE_MS)]);
       const slot = pgUp
         ? await withTimeout(
             sql<{ confirmed: string | null; current: string; lag: number | null; retained: number | null }>`
@@ -260,11 +263,14 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
                      (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint AS lag,
                      (pg_current_wal_lsn() - restart_lsn)::bigint AS retained
                 FROM pg_replication_slots WHERE slot_name = ${slotName}`.execute(db),
-            2_000,
+            HEALTH_PROBE_MS,
           ).then((r) => r.rows[0], () => undefined)
         : undefined;
       const [deadLetters, quarantined] = pgUp
-        ? await Promise.all([store.counts().catch(() => undefined), store.quarantine.size().catch(() => null)])
+        ? await Promise.all([
+            withTimeout(store.counts(), HEALTH_PROBE_MS).catch(() => undefined),
+            withTimeout(store.quarantine.size(), HEALTH_PROBE_MS).catch(() => null),
+          ])
         : [undefined, null];
       const status = tailer.status();
       const down = [

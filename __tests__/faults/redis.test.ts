@@ -25,6 +25,9 @@ faultCase("Redis paused for 10 s under load", 150_000, servers, async (c) => {
   c.figures.healthUnanswered = runtime.lifetimes[0]?.healthErrors.length;
   const result = await load;
   expectLoad(c, result, orders);
+  // Health kept answering through the pause, and said which dependency was down.
+  expect(c.figures.healthSaidDown).toContain("redis");
+  expect(c.figures.healthUnanswered).toBe(0);
   expect(runtime.lifetimes).toHaveLength(1);
   expect(runtime.alive()).toBe(true);
   await settle(c, { orders });
