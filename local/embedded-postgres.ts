@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { freePort } from "./free-port";
+import { isAlive } from "./processes";
 
 export interface RunningPostgres {
   /** Connection string of the `postgres` superuser's default database. */
@@ -33,23 +34,6 @@ export interface EmbeddedPostgresOptions {
 }
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
-/** Is `pid` a live process? A zombie (exited, not yet reaped by its parent) is not. */
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists, it is just not ours to signal.
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  try {
-    // /proc/<pid>/stat: "pid (comm) state ...", and comm may hold spaces or parentheses.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return process.platform !== "linux";
-  }
-};
 
 /** The pid and data folder `postmaster.pid` names (its first two lines), if the file is there. */
 const lockFile = (dataDir: string): { pid: number; dataDir: string } | undefined => {

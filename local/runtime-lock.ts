@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { isAlive } from "./processes";
 
 export interface RuntimeLock {
   /** The previous owner died without stopping (SIGKILL, power loss): its servers may be orphans. */
@@ -11,18 +12,12 @@ export interface RuntimeLock {
 
 /** A live Node.js process (not a zombie, not another program that got the pid since). */
 const alive = (pid: number): boolean => {
+  if (!isAlive(pid)) return false;
   try {
-    const state = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").charAt(0);
-    if (state === "Z" || state === "X") return false;
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("node");
   } catch {
-    // No /proc (not Linux): ask the kernel whether the pid exists at all.
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch (error) {
-      return (error as NodeJS.ErrnoException).code === "EPERM";
-    }
+    // No /proc (not Linux): the pid exists, which is all we can tell.
+    return true;
   }
 };
 
