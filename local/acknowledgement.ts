@@ -81,7 +81,9 @@ interface Pending {
  * reported WAL end, so an idle outbox in a busy database holds no WAL.
  */
 export class CommitTracker {
+  /** Commits in end order; those before `head` are finished and confirmed. */
   private pending: Pending[] = [];
+  private head = 0;
   private confirmed: Lsn;
   private serverEnd: Lsn = 0n;
   private openTransaction = false;
@@ -99,7 +101,7 @@ export class CommitTracker {
     const entry = { end, ticket, receivedAt: Date.now() };
     // Commits arrive in order, except the replay after a reconnect: keep the list sorted.
     let index = this.pending.length;
-    while (index > 0 && (this.pending[index - 1] as Pending).end > end) index -= 1;
+    while (index > this.head && (this.pending[index - 1] as Pending).end > end) index -= 1;
     this.pending.splice(index, 0, entry);
     return ticket;
   }
@@ -127,25 +129,31 @@ export class CommitTracker {
   }
 
   pendingCount(): number {
-    return this.pending.length;
+    return this.pending.length - this.head;
   }
 
   /** How long the oldest unfinished transaction has waited: the delivery lag. */
   oldestPendingAgeMs(): number {
     let oldest = Number.POSITIVE_INFINITY;
-    for (const { ticket, receivedAt } of this.pending) if (!ticket.isDone && receivedAt < oldest) oldest = receivedAt;
+    for (let i = this.head; i < this.pending.length; i++) {
+      const { ticket, receivedAt } = this.pending[i] as Pending;
+      if (!ticket.isDone && receivedAt < oldest) oldest = receivedAt;
+    }
     return oldest === Number.POSITIVE_INFINITY ? 0 : Date.now() - oldest;
   }
 
   private settle(): void {
     const before = this.confirmed;
-    let finished = 0;
-    while (finished < this.pending.length && (this.pending[finished] as Pending).ticket.isDone) {
-      const { end } = this.pending[finished] as Pending;
+    while (this.head < this.pending.length && (this.pending[this.head] as Pending).ticket.isDone) {
+      const { end } = this.pending[this.head] as Pending;
       if (end > this.confirmed) this.confirmed = end;
-      finished += 1;
+      this.head += 1;
     }
-    if (finished > 0) this.pending = this.pending.slice(finished);
+    // Drop the finished prefix now and then, not on every settle (that copy would cost O(n) each time).
+    if (this.head === this.pending.length || (this.head > 1024 && this.head * 2 > this.pending.length)) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
+    }
     if (this.pending.length === 0 && !this.openTransaction && this.serverEnd > this.confirmed) this.confirmed = this.serverEnd;
     if (this.confirmed !== before) this.onAdvance(this.confirmed);
   }
