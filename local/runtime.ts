@@ -106,6 +106,19 @@ const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
 
 const HEALTH_PROBE_MS = 250;
 
+/** A quarantined Kinesis record as the pipe takes it again (the pipe wraps it anew). */
+const streamRecordOf = (raw: unknown): StreamRecord => {
+  const { data, partitionKey } = (raw ?? {}) as { data?: unknown; partitionKey?: unknown };
+  const text = typeof data === "string" ? Buffer.from(data, "base64").toString("utf8") : "";
+  let decoded: unknown = text;
+  try {
+    decoded = JSON.parse(text);
+  } catch {
+    // Not JSON: passed on as the text it is, and the enrichment quarantines it again with its reason.
+  }
+  return { data: decoded, partitionKey: String(partitionKey ?? "") };
+};
+
 /** Downstream backlog past which the log tailer stops reading (the slot keeps the rest). */
 const SATURATED_MESSAGES = 20_000;
 const SATURATED_TRANSACTIONS = 2_000;
@@ -312,7 +325,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
         if (records.length === 0) return 0;
         // Back through the enrichment: what still cannot be decoded is quarantined anew.
         const ticket = new Ticket();
-        pipe.enqueue(records.map((r): StreamRecord => ({ data: JSON.parse(Buffer.from(String((r.raw as { data?: unknown }).data ?? ""), "base64").toString("utf8") || "null") as unknown, partitionKey: String((r.raw as { partitionKey?: unknown }).partitionKey ?? "") })), ticket);
+        pipe.enqueue(records.map((r) => streamRecordOf(r.raw)), ticket);
         await ticket.whenDone();
         await store.quarantine.remove(records.map((r) => r.id));
         return records.length;
