@@ -62,7 +62,8 @@ export const errorResponse = (error: HttpError, requestId: string): APIGatewayPr
         idempotencyKey: error.idempotencyKey,
       });
     case "ReadModelUnavailable":
-      logger.warn("read model has no generation; asked the caller to retry", { requestId });
+      // `code` is the field the read model's alarm counts.
+      logger.warn("read model has no generation; asked the caller to retry", { code: error.code, requestId });
       return problem(503, error.code, "The read model is being rebuilt; retry shortly", {}, RETRY_SOON);
     case "Unavailable":
       // A dependency that cannot be reached (database down or failing over, Redis away) is

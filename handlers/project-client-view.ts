@@ -7,7 +7,7 @@ import { decodeOutboxEvent } from "../domain/outbox-event";
 import type { ClientViewStore } from "../domain/ports";
 import { logger } from "./logger";
 import { sharedRedis } from "./redis";
-import { envelopeOf, sqsBatchHandler } from "./sqs-message";
+import { CodedFailure, envelopeOf, sqsBatchHandler } from "./sqs-message";
 
 export interface ProjectClientViewDeps {
   readonly views: ClientViewStore;
@@ -26,15 +26,16 @@ export const MAX_EVENT_AGE_MS = (APPLIED_MARKER_TTL_SECONDS - 24 * 60 * 60) * 10
 /**
  * Why a record failed. Every failure is retried, never acknowledged: in particular, without
  * a generation (Redis wiped, or a rebuild running) the script wrote nothing, and the retry
- * applies the event once `reproject` has set a generation again.
+ * applies the event once `reproject` has set a generation again. The failure log carries the
+ * error's code as a field, which the read model's alarm counts.
  */
 const applyFailure = (error: DomainError): Error => {
   if (error.code === "ReadModelUnavailable") {
-    return new Error("ReadModelUnavailable: read model generation missing, waiting for a rebuild");
+    return new CodedFailure(error.code, "ReadModelUnavailable: read model generation missing, waiting for a rebuild");
   }
   const cause = error.code === "Unavailable" ? error.cause : error;
   const detail = error.code === "Unavailable" ? `${error.operation}: ${String(error.cause)}` : JSON.stringify(error);
-  return new Error(`${error.code}: ${detail}`, { cause });
+  return new CodedFailure(error.code, `${error.code}: ${detail}`, { cause });
 };
 
 /**

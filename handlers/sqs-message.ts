@@ -26,6 +26,20 @@ export const envelopeOf = (record: Pick<SQSRecord, "body">): OutboxEnvelope => {
   return decoded.right;
 };
 
+/**
+ * A failure with a stable code, logged as a field of its own (`code`) so that a log metric
+ * filter can count it without parsing the reason.
+ */
+export class CodedFailure extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "CodedFailure";
+    this.code = code;
+  }
+}
+
 const failureReasons = new WeakMap<SQSBatchResponse, ReadonlyMap<string, string>>();
 
 /**
@@ -38,8 +52,8 @@ export const failureReasonsOf = (response: SQSBatchResponse): ReadonlyMap<string
 /**
  * An SQS consumer that handles each message on its own and reports only the failed ones
  * (ReportBatchItemFailures), so one poison message does not fail its batch. Each failure
- * is logged once, with its message id and cause, so the reason a message ends in the
- * dead-letter queue is in the logs.
+ * is logged once, with its message id and cause (and the code of a `CodedFailure`), so the
+ * reason a message ends in the dead-letter queue is in the logs.
  */
 export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unknown>) => {
   const processor = new BatchProcessor(EventType.SQS);
@@ -53,7 +67,8 @@ export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unk
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
           reasons.set(record.messageId, reason);
-          logger.error("message failed", { messageId: record.messageId, reason });
+          const code = error instanceof CodedFailure ? { code: error.code } : {};
+          logger.error("message failed", { messageId: record.messageId, reason, ...code });
           throw error;
         }
       },
