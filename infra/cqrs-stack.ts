@@ -15,6 +15,7 @@ import { FUNCTION_TIMEOUTS, Functions } from "./functions";
 import { Migration } from "./migration";
 import { Network } from "./network";
 import { Observability } from "./observability";
+import { ReadModelAlarms } from "./read-model-alarms";
 import { GeneratedSecret } from "./secrets";
 import { Stream } from "./stream";
 
@@ -45,6 +46,7 @@ export class CqrsStack extends TerraformStack {
   readonly migration: Migration;
   readonly cdc: Cdc;
   readonly observability: Observability;
+  readonly readModelAlarms: ReadModelAlarms;
 
   constructor(scope: Construct, id: string, props: CqrsStackProps) {
     super(scope, id);
@@ -171,6 +173,11 @@ export class CqrsStack extends TerraformStack {
       functions: Object.fromEntries(Object.entries(fn).map(([name, f]) => [name, f.function])),
       stream: this.stream.stream,
       dms: { instance: this.cdc.instance, task: this.cdc.task },
+    });
+    this.readModelAlarms = new ReadModelAlarms(this, "read-model-alarms", {
+      prefix,
+      logGroups: { "project-client-view": fn["project-client-view"].logGroup, "get-client": fn["get-client"].logGroup },
+      alarmTopic: this.observability.alarmTopic,
     });
 
     new TerraformOutput(this, "invoke_url", { value: this.api.stage.invokeUrl, description: "Base URL of OrdersAPI" });
