@@ -1,4 +1,5 @@
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { ElasticacheParameterGroup } from "@cdktf/provider-aws/lib/elasticache-parameter-group";
 import { ElasticacheReplicationGroup } from "@cdktf/provider-aws/lib/elasticache-replication-group";
 import { ElasticacheSubnetGroup } from "@cdktf/provider-aws/lib/elasticache-subnet-group";
 import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
@@ -23,6 +24,9 @@ export interface CacheProps {
  */
 export class Cache extends Construct {
   readonly replicationGroup: ElasticacheReplicationGroup;
+  readonly parameters: ElasticacheParameterGroup;
+  /** Ids of the group's nodes (`<group>-001`, ...), which ElastiCache metrics are reported by. */
+  readonly nodeIds: ReadonlyArray<string>;
   readonly authSecret: GeneratedSecret;
   readonly port = REDIS_PORT;
 
@@ -43,12 +47,23 @@ export class Cache extends Construct {
       name: `/aws/elasticache/${props.prefix}/slow-log`,
       retentionInDays: props.logRetentionDays,
     });
+    // The default `volatile-lru` would evict the only keys with a TTL, the `applied:` markers,
+    // and a routine redelivery would then count an order twice. With `noeviction` a full node
+    // refuses writes instead: events fail and wait in SQS, and the memory alarm fires first.
+    this.parameters = new ElasticacheParameterGroup(this, "parameters", {
+      name: `${props.prefix}-views-redis7`,
+      family: "redis7",
+      description: "Read model: never evict (exactly-once markers live here)",
+      parameter: [{ name: "maxmemory-policy", value: "noeviction" }],
+    });
     const failover = props.config.replicas > 0;
+    const groupId = `${props.prefix}-views`;
     this.replicationGroup = new ElasticacheReplicationGroup(this, "redis", {
-      replicationGroupId: `${props.prefix}-views`,
+      replicationGroupId: groupId,
       description: "Client views (read model)",
       engine: "redis",
       engineVersion: "7.1",
+      parameterGroupName: this.parameters.name,
       nodeType: props.config.nodeType,
       port: REDIS_PORT,
       numCacheClusters: 1 + props.config.replicas,
@@ -66,5 +81,6 @@ export class Cache extends Construct {
       // The token is read once, at creation; the data source would offer a new one every plan.
       lifecycle: { ignoreChanges: ["auth_token"] },
     });
+    this.nodeIds = Array.from({ length: 1 + props.config.replicas }, (_, i) => `${groupId}-${String(i + 1).padStart(3, "0")}`);
   }
 }

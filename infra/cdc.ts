@@ -46,10 +46,31 @@ export const TABLE_MAPPINGS = {
 /**
  * DMS treats `jsonb` as a LOB. Limited LOB mode (what Kinesis targets support) inlines
  * payloads up to LobMaxSize KB; the source fails the task rather than truncate a larger one.
+ *
+ * Errors stop the task instead of skipping a row: DMS's defaults log a data error and go on,
+ * which would drop an outbox event for good. A stopped task raises its event subscription and
+ * the CDC alarms (they treat silence as breaching), and resuming it replays from the slot.
+ * Recoverable errors (a lost connection, a failover) are retried without limit.
  */
 export const TASK_SETTINGS = {
   TargetMetadata: { SupportLobs: true, FullLobMode: false, LimitedSizeLobMode: true, LobMaxSize: 64 },
+  // A Kinesis target has no table to prepare: the full load only sends the rows as `load` records.
+  FullLoadSettings: { TargetTablePrepMode: "DO_NOTHING" },
   Logging: { EnableLogging: true },
+  ErrorBehavior: {
+    DataErrorPolicy: "STOP_TASK",
+    DataTruncationErrorPolicy: "STOP_TASK",
+    DataErrorEscalationPolicy: "STOP_TASK",
+    TableErrorPolicy: "STOP_TASK",
+    TableErrorEscalationPolicy: "STOP_TASK",
+    ApplyErrorDeletePolicy: "STOP_TASK",
+    ApplyErrorInsertPolicy: "STOP_TASK",
+    ApplyErrorUpdatePolicy: "STOP_TASK",
+    ApplyErrorEscalationPolicy: "STOP_TASK",
+    EventErrorPolicy: "STOP_TASK",
+    FailOnNoTablesCaptured: true,
+    RecoverableErrorCount: -1,
+  },
 };
 
 export interface CdcProps {
@@ -130,8 +151,8 @@ export class Cdc extends Construct {
       postgresSettings: {
         heartbeatEnable: true,
         heartbeatFrequency: 5,
-        // The heartbeat table goes in a schema the replication user owns (the migrate step
-        // creates it): PostgreSQL 15+ lets no ordinary user create tables in `public`.
+        // The heartbeat table goes in a schema the migrate step creates, where the replication
+        // user has USAGE and CREATE: PostgreSQL 15+ lets no ordinary user create tables in `public`.
         heartbeatSchema: "dms",
         failTasksOnLobTruncation: true,
         // DDL capture makes DMS create an event trigger and `awsdms_ddl_audit` at task start,
@@ -173,7 +194,11 @@ export class Cdc extends Construct {
 
     this.task = new DmsReplicationTask(this, "task", {
       replicationTaskId: `${props.prefix}-outbox-cdc`,
-      migrationType: "cdc",
+      // The full load sends every outbox row present when the task starts (orders placed
+      // before it ran, or while a replaced task was away) as `load` records; CDC follows
+      // from a slot made before the load, so nothing falls between. Rows sent twice are
+      // idempotent downstream (event ids). The outbox keeps a row until it is delivered.
+      migrationType: "full-load-and-cdc",
       replicationInstanceArn: this.instance.replicationInstanceArn,
       sourceEndpointArn: this.source.endpointArn,
       targetEndpointArn: this.target.endpointArn,

@@ -131,7 +131,6 @@ export class CqrsStack extends TerraformStack {
       key,
       enrichment: fn["enrich-outbox"].function,
       topic: this.fanout.topic,
-      deadLetter: this.fanout.pipeDeadLetter,
       logRetentionDays: retention,
     });
     this.api = new Api(this, "api", {
@@ -167,12 +166,12 @@ export class CqrsStack extends TerraformStack {
       deadEnds: {
         "projection-dlq": this.fanout.projection.deadLetter,
         "outbox-purge-dlq": this.fanout.purge.deadLetter,
-        "pipe-dlq": this.fanout.pipeDeadLetter,
         quarantine: this.fanout.quarantine,
       },
       functions: Object.fromEntries(Object.entries(fn).map(([name, f]) => [name, f.function])),
       stream: this.stream.stream,
       dms: { instance: this.cdc.instance, task: this.cdc.task },
+      cacheNodeIds: this.cache.nodeIds,
     });
     this.readModelAlarms = new ReadModelAlarms(this, "read-model-alarms", {
       prefix,

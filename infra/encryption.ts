@@ -11,7 +11,8 @@ export interface EncryptionProps {
 /**
  * The customer-managed key of the event path (Kinesis stream, SNS topics). A CMK rather than
  * the AWS-managed keys because CloudWatch alarms cannot publish to a topic under
- * `alias/aws/sns`; its policy delegates to IAM and lets CloudWatch encrypt alarm messages.
+ * `alias/aws/sns`; its policy delegates to IAM and lets CloudWatch (alarms) and DMS (task events) encrypt
+ * the messages they publish.
  */
 export class Encryption extends Construct {
   readonly key: KmsKey;
@@ -39,6 +40,13 @@ export class Encryption extends Construct {
             Action: ["kms:Decrypt", "kms:GenerateDataKey"],
             Resource: "*",
             Condition: { StringEquals: { "aws:SourceAccount": props.account.accountId } },
+          },
+          {
+            Sid: "DmsEventsPublish",
+            Effect: "Allow",
+            Principal: { Service: "dms.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: "*",
           },
         ],
       }),

@@ -16,6 +16,8 @@ import { assumeRolePolicy, policyDocument } from "./iam";
 /** Deliveries before a message goes to its queue's dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;
 const FOURTEEN_DAYS = 14 * 24 * 3600;
+/** What EventBridge Pipes reads as "no limit" for retries and record age. */
+const UNLIMITED = -1;
 
 export interface FanoutProps {
   readonly prefix: string;
@@ -41,8 +43,6 @@ export class Fanout extends Construct {
   readonly purge: SubscribedQueue;
   /** Where the enrichment function parks records it cannot decode; a dead end by design. */
   readonly quarantine: SqsQueue;
-  /** The Pipe's dead-letter queue for batches that exhaust their retries. */
-  readonly pipeDeadLetter: SqsQueue;
 
   constructor(scope: Construct, id: string, props: FanoutProps) {
     super(scope, id);
@@ -56,7 +56,6 @@ export class Fanout extends Construct {
         tags: { purpose: "dead-letter" },
       });
     this.quarantine = deadEnd("quarantine");
-    this.pipeDeadLetter = deadEnd("pipe-dlq");
 
     const subscribed = (name: string, consumerTimeout: number): SubscribedQueue => {
       const deadLetter = deadEnd(`${name}-dlq`);
@@ -89,6 +88,10 @@ export class Fanout extends Construct {
         protocol: "sqs",
         endpoint: queue.arn,
         rawMessageDelivery: true,
+        // No filter policy: the Pipe cannot set message attributes, and a filter on the body's
+        // `eventType` would hide a new event type from a consumer instead of failing it. Each
+        // consumer routes on the decoded envelope; an event it does not know fails and reaches
+        // its dead-letter queue (and the alarm), never acknowledged unread.
       });
       return { queue, deadLetter, subscription };
     };
@@ -104,14 +107,16 @@ export interface EventPipeProps {
   readonly key: KmsKey;
   readonly enrichment: LambdaFunction;
   readonly topic: SnsTopic;
-  readonly deadLetter: SqsQueue;
   readonly logRetentionDays: number;
 }
 
 /**
  * Kinesis -> enrichment function -> SNS. Batches stay small (the enrichment function answers
- * for the whole batch), failures are bisected to find the bad record, and what still fails
- * after the retries goes to the dead-letter queue instead of blocking its shard.
+ * for the whole batch) and failures are bisected. Nothing is ever discarded: retries and
+ * record age are unlimited, so an outage of SNS, KMS or the enrichment blocks its shard
+ * (the iterator-age alarm fires) and the Pipe goes on where it stopped once it is over. A
+ * stream source's dead-letter queue would get only a description of the batch, not its
+ * records, so there is none. Undecodable records never block: the enrichment quarantines them.
  */
 export class EventPipe extends Construct {
   readonly pipe: PipesPipe;
@@ -135,11 +140,13 @@ export class EventPipe extends Construct {
           Action: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
           Resource: [props.stream.arn],
         },
+        // Listed among the actions a Kinesis source needs; IAM has no resource for it (it
+        // reveals stream names only).
+        { Sid: "ListStreams", Action: ["kinesis:ListStreams"], Resource: ["*"] },
         { Sid: "Enrich", Action: ["lambda:InvokeFunction"], Resource: [props.enrichment.arn] },
         { Sid: "Publish", Action: ["sns:Publish"], Resource: [props.topic.arn] },
         // Decrypt to read the stream, GenerateDataKey to publish to the topic: same key.
         { Sid: "UseEventKey", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [props.key.arn] },
-        { Sid: "DeadLetter", Action: ["sqs:SendMessage"], Resource: [props.deadLetter.arn] },
         { Sid: "Logs", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${this.logGroup.arn}:*`] },
       ]),
     });
@@ -154,10 +161,9 @@ export class EventPipe extends Construct {
           startingPosition: "TRIM_HORIZON",
           batchSize: 10,
           maximumBatchingWindowInSeconds: 1,
-          maximumRetryAttempts: 5,
-          maximumRecordAgeInSeconds: 3600,
+          maximumRetryAttempts: UNLIMITED,
+          maximumRecordAgeInSeconds: UNLIMITED,
           onPartialBatchItemFailure: "AUTOMATIC_BISECT",
-          deadLetterConfig: { arn: props.deadLetter.arn },
         },
       },
       enrichment: props.enrichment.arn,

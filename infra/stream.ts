@@ -17,7 +17,9 @@ export class Stream extends Construct {
     super(scope, id);
     this.stream = new KinesisStream(this, "stream", {
       name: `${props.prefix}-outbox`,
-      retentionPeriod: 24,
+      // A week: the time a blocked Pipe (it never discards) has before Kinesis itself
+      // expires records. Past that, a `reload-target` of the DMS task resends the outbox.
+      retentionPeriod: 168,
       encryptionType: "KMS",
       kmsKeyId: props.key.arn,
       streamModeDetails: { streamMode: props.config.mode },

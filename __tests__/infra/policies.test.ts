@@ -28,7 +28,12 @@ const WILDCARD_EXCEPTIONS: ReadonlyArray<{ readonly where: string; readonly reas
   {
     where: "KMS key policy",
     reason: "in a key policy Resource * means this key; the root statement is AWS's default delegation to IAM",
-    allows: (s, type) => type === "aws_kms_key" && list(s.Resource).join() === "*" && (s.Sid === "DelegateToIam" || s.Sid === "CloudWatchAlarmsPublish"),
+    allows: (s, type) => type === "aws_kms_key" && list(s.Resource).join() === "*" && ["DelegateToIam", "CloudWatchAlarmsPublish", "DmsEventsPublish"].includes(String(s.Sid)),
+  },
+  {
+    where: "the Pipe's kinesis:ListStreams",
+    reason: "EventBridge Pipes lists it among a Kinesis source's permissions, and IAM has no resource type for it",
+    allows: (s, type) => type === "aws_iam_role_policy" && list(s.Action).join() === "kinesis:ListStreams" && list(s.Resource).join() === "*",
   },
   {
     where: "state bucket TLS-only policy",

@@ -168,9 +168,10 @@ describe("DMS", () => {
     ]);
   });
 
-  it("captures public.outbox, partitioned by aggregate_id, carrying the jsonb payload, started after the migration", () => {
+  it("captures public.outbox, rows already there included, partitioned by aggregate_id, carrying the jsonb payload, started after the migration", () => {
     const task = resourceNamed(dev.json, "aws_dms_replication_task", "task");
-    expect(task).toEqual(expect.objectContaining({ migration_type: "cdc", start_replication_task: true }));
+    // A CDC-only task would never send the orders placed before it started.
+    expect(task).toEqual(expect.objectContaining({ migration_type: "full-load-and-cdc", start_replication_task: true }));
     const mappings = json(task.table_mappings) as typeof TABLE_MAPPINGS;
     expect(mappings.rules).toContainEqual({
       "rule-type": "selection",
@@ -189,6 +190,45 @@ describe("DMS", () => {
     );
     expect(json(task.replication_task_settings)).toEqual(expect.objectContaining({ TargetMetadata: expect.objectContaining({ SupportLobs: true, LimitedSizeLobMode: true }) }));
     expect(task.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^aws_lambda_invocation\./)]));
+  });
+
+  it("stops the task on any data, table or apply error instead of skipping the row, and retries recoverable errors forever", () => {
+    const task = resourceNamed(dev.json, "aws_dms_replication_task", "task");
+    const behavior = (json(task.replication_task_settings) as { ErrorBehavior: Record<string, unknown> }).ErrorBehavior;
+    const policies = Object.entries(behavior).filter(([name]) => name.endsWith("Policy"));
+    expect(policies.map(([name]) => name).sort()).toEqual(
+      [
+        "ApplyErrorDeletePolicy",
+        "ApplyErrorEscalationPolicy",
+        "ApplyErrorInsertPolicy",
+        "ApplyErrorUpdatePolicy",
+        "DataErrorEscalationPolicy",
+        "DataErrorPolicy",
+        "DataTruncationErrorPolicy",
+        "EventErrorPolicy",
+        "TableErrorEscalationPolicy",
+        "TableErrorPolicy",
+      ].sort(),
+    );
+    for (const [name, value] of policies) expect([name, value]).toEqual([name, "STOP_TASK"]);
+    expect(behavior).toEqual(expect.objectContaining({ RecoverableErrorCount: -1, FailOnNoTablesCaptured: true }));
+  });
+
+  it("tells the alarm topic of the task's failures and state changes", () => {
+    const subscription = resourceNamed(dev.json, "aws_dms_event_subscription", "dms-task-events");
+    expect(subscription).toEqual(
+      expect.objectContaining({
+        source_type: "replication-task",
+        event_categories: expect.arrayContaining(["failure", "state change"]),
+        sns_topic_arn: expect.stringContaining("aws_sns_topic.observability_alarms"),
+        source_ids: [expect.stringContaining("aws_dms_replication_task.cdc_task")],
+        enabled: true,
+      }),
+    );
+    const key = json(resourceNamed(dev.json, "aws_kms_key", "key").policy) as { Statement: Array<{ Sid: string; Principal: unknown; Action: string[] }> };
+    expect(key.Statement).toContainEqual(
+      expect.objectContaining({ Sid: "DmsEventsPublish", Principal: { Service: "dms.amazonaws.com" }, Action: ["kms:Decrypt", "kms:GenerateDataKey"] }),
+    );
   });
 });
 
@@ -209,7 +249,7 @@ describe("stream", () => {
 });
 
 describe("pipe", () => {
-  it("reads Kinesis from the trim horizon in small, retried, bisected batches with a dead-letter queue, enriches, publishes to SNS, logs", () => {
+  it("reads Kinesis from the trim horizon in small, bisected batches retried without limit (it never discards), enriches, publishes to SNS, logs", () => {
     const pipe = resourceNamed(dev.json, "aws_pipes_pipe", "pipe");
     expect(pipe.source).toMatch(/aws_kinesis_stream\./);
     expect(pipe.enrichment).toMatch(/aws_lambda_function\.functions_enrich-outbox/);
@@ -221,17 +261,20 @@ describe("pipe", () => {
           kinesis_stream_parameters: expect.objectContaining({
             starting_position: "TRIM_HORIZON",
             batch_size: 10,
-            maximum_retry_attempts: 5,
-            maximum_record_age_in_seconds: 3600,
+            maximum_retry_attempts: -1,
+            maximum_record_age_in_seconds: -1,
             on_partial_batch_item_failure: "AUTOMATIC_BISECT",
-            dead_letter_config: { arn: expect.stringContaining("pipe-dlq") },
           }),
         },
         log_configuration: { level: "ERROR", cloudwatch_logs_log_destination: { log_group_arn: expect.stringContaining("aws_cloudwatch_log_group.") } },
       }),
     );
-    const kinesis = (pipe.source_parameters as { kinesis_stream_parameters: { batch_size: number } }).kinesis_stream_parameters;
+    const kinesis = (pipe.source_parameters as { kinesis_stream_parameters: Record<string, unknown> & { batch_size: number } }).kinesis_stream_parameters;
     expect(kinesis.batch_size).toBeLessThanOrEqual(10);
+    // A stream source's dead-letter queue gets a description of the batch, not its records.
+    expect(kinesis).not.toHaveProperty("dead_letter_config");
+    // A blocked shard has a week before Kinesis itself expires its records.
+    expect(dev.text).toHaveResourceWithProperties(KinesisStream, { retention_period: 168 });
   });
 
   it("has its own least-privilege role", () => {
@@ -243,13 +286,13 @@ describe("pipe", () => {
         "kinesis:GetRecords",
         "kinesis:GetShardIterator",
         "kinesis:ListShards",
+        "kinesis:ListStreams",
         "kms:Decrypt",
         "kms:GenerateDataKey",
         "lambda:InvokeFunction",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "sns:Publish",
-        "sqs:SendMessage",
       ].sort(),
     );
   });
@@ -346,6 +389,24 @@ describe("cache", () => {
     expect(prod.text).toHaveResourceWithProperties(ElasticacheReplicationGroup, { ...common, automatic_failover_enabled: true, multi_az_enabled: true, num_cache_clusters: 2 });
     expect(resourceNamed(dev.json, "aws_secretsmanager_secret_version", "cache_auth").secret_string).toMatch(/authToken/);
   });
+
+  it("never evicts: the exactly-once markers are the only keys with a TTL, the first volatile-lru would take", () => {
+    for (const stack of [dev, prod]) {
+      const [id, group] = resourcesOf(stack.json, "aws_elasticache_parameter_group")[0]!;
+      expect(group).toEqual(expect.objectContaining({ family: "redis7", parameter: [{ name: "maxmemory-policy", value: "noeviction" }] }));
+      expect(resourceNamed(stack.json, "aws_elasticache_replication_group", "cache_redis").parameter_group_name).toBe(`\${aws_elasticache_parameter_group.${id}.name}`);
+    }
+  });
+
+  it("alarms on the memory use of every node, which a full node shows before it refuses writes", () => {
+    const memory = (stack: typeof dev) =>
+      resourcesOf(stack.json, "aws_cloudwatch_metric_alarm")
+        .map(([, a]) => a as Block & { metric_name: string; dimensions: Record<string, string> })
+        .filter((a) => a.metric_name === "DatabaseMemoryUsagePercentage")
+        .map((a) => a.dimensions.CacheClusterId);
+    expect(memory(dev)).toEqual(["cqrs-dev-views-001"]);
+    expect(memory(prod).sort()).toEqual(["cqrs-prod-views-001", "cqrs-prod-views-002"]);
+  });
 });
 
 describe("API", () => {
@@ -438,10 +499,12 @@ describe("alarms and outputs", () => {
   it("alarms on every dead-letter queue and the quarantine, DMS CDC latency, Kinesis iterator age, function errors and throttles", () => {
     const all = alarms(dev);
     const queueAlarms = all.filter((a) => a.metric_name === "ApproximateNumberOfMessagesVisible").map((a) => a.dimensions.QueueName);
-    expect(queueAlarms).toHaveLength(4);
-    for (const q of ["projection-dlq", "outbox-purge-dlq", "pipe-dlq", "quarantine"]) expect(queueAlarms).toContainEqual(expect.stringContaining(q));
+    expect(queueAlarms).toHaveLength(3);
+    for (const q of ["projection-dlq", "outbox-purge-dlq", "quarantine"]) expect(queueAlarms).toContainEqual(expect.stringContaining(q));
     expect(all.filter((a) => a.namespace === "AWS/DMS").map((a) => a.metric_name).sort()).toEqual(["CDCLatencySource", "CDCLatencyTarget"]);
     expect(dev.text).toHaveResourceWithProperties(CloudwatchMetricAlarm, { namespace: "AWS/Kinesis", metric_name: "GetRecords.IteratorAgeMilliseconds" });
+    // A stopped task or a stopped Pipe reports nothing at all: that silence must alarm.
+    for (const a of all.filter((a) => a.namespace === "AWS/DMS" || a.namespace === "AWS/Kinesis")) expect([a.metric_name, a.treat_missing_data]).toEqual([a.metric_name, "breaching"]);
     for (const metric of ["Errors", "Throttles"]) {
       expect(all.filter((a) => a.namespace === "AWS/Lambda" && a.metric_name === metric)).toHaveLength(FUNCTION_NAMES.length);
     }
