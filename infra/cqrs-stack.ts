@@ -12,6 +12,7 @@ import { Database } from "./database";
 import { Encryption } from "./encryption";
 import { EventPipe, Fanout } from "./fanout";
 import { FUNCTION_TIMEOUTS, Functions } from "./functions";
+import { LambdaEndpoint } from "./lambda-endpoint";
 import { Migration } from "./migration";
 import { Network } from "./network";
 import { Observability } from "./observability";
@@ -124,6 +125,7 @@ export class CqrsStack extends TerraformStack {
       queues: { projection: this.fanout.projection.queue, purge: this.fanout.purge.queue, quarantine: this.fanout.quarantine },
     });
     const fn = this.functions.byName;
+    new LambdaEndpoint(this, "lambda-endpoint", { prefix, region: env.region, vpc: this.network.vpc, subnets, securityGroup: sg.endpoints });
     this.pipe = new EventPipe(this, "pipe", {
       prefix,
       account,
@@ -184,6 +186,11 @@ export class CqrsStack extends TerraformStack {
     new TerraformOutput(this, "credentials_command", {
       value: `aws secretsmanager get-secret-value --region ${env.region} --secret-id ${credentials.secret.arn} --query SecretString --output text`,
       description: "Prints the API credentials as JSON ({username, password})",
+    });
+    new TerraformOutput(this, "reproject_command", {
+      // The CLI's default 60 s read timeout would retry a long rebuild into the concurrency limit.
+      value: `aws lambda invoke --region ${env.region} --function-name ${fn.reproject.function.functionName} --cli-read-timeout 0 reproject.json && cat reproject.json`,
+      description: "Rebuilds the read model from PostgreSQL, pausing the projection meanwhile; prints the summary",
     });
     new TerraformOutput(this, "stream_name", { value: this.stream.stream.name });
     new TerraformOutput(this, "topic_name", { value: this.fanout.topic.name });

@@ -23,6 +23,7 @@ export const FUNCTION_NAMES = [
   "project-client-view",
   "purge-outbox",
   "authorizer",
+  "reproject",
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -35,6 +36,8 @@ export const FUNCTION_TIMEOUTS: Readonly<Record<FunctionName, number>> = {
   "project-client-view": 30,
   "purge-outbox": 30,
   authorizer: 5,
+  // Lambda's longest: a rebuild reads every client; it stops itself a minute before.
+  reproject: 900,
 };
 
 /** Lambda's root CA bundle holds the RDS CAs; node verifies Aurora's certificate against it. */
@@ -163,6 +166,8 @@ const consume = (queue: SqsQueue): Statement => ({
 /** Every handler as a function, and the SQS event source mappings of the two consumers. */
 export class Functions extends Construct {
   readonly byName: Readonly<Record<FunctionName, NodeFunction>>;
+  /** The projection queue's mapping, which `reproject` pauses while it rebuilds. */
+  readonly projectionConsumer: LambdaEventSourceMapping;
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
@@ -176,7 +181,20 @@ export class Functions extends Construct {
       DB_POOL_MAX: String(poolMax),
     });
     const cacheEnv = { REDIS_HOST: cache.host, REDIS_PORT: String(cache.port), REDIS_AUTH_SECRET_ARN: cache.authSecretArn };
-    const specs: Record<FunctionName, Omit<NodeFunctionProps, "prefix" | "name" | "entry" | "bundler" | "subnets" | "securityGroup" | "logRetentionDays">> = {
+    type Spec = Omit<NodeFunctionProps, "prefix" | "name" | "entry" | "bundler" | "subnets" | "securityGroup" | "logRetentionDays">;
+    const build = (name: FunctionName, spec: Spec) =>
+      new NodeFunction(this, name, {
+        ...spec,
+        prefix: props.prefix,
+        name,
+        entry: path.join(props.handlersDir, `${name}.ts`),
+        bundler: props.bundler,
+        subnets: props.subnets,
+        securityGroup: props.securityGroup,
+        logRetentionDays: props.logRetentionDays,
+      });
+    // reproject refers to the projection's mapping, which refers to its function: it comes last.
+    const specs: Record<Exclude<FunctionName, "reproject">, Spec> = {
       "place-order": {
         description: "POST /orders: validates, prices and stores an order with its outbox event",
         memoryMb: 512,
@@ -223,21 +241,9 @@ export class Functions extends Construct {
         statements: [readSecret("ReadCredentials", props.credentialsSecretArn)],
       },
     };
-    this.byName = Object.fromEntries(
-      FUNCTION_NAMES.map((name) => [
-        name,
-        new NodeFunction(this, name, {
-          ...specs[name],
-          prefix: props.prefix,
-          name,
-          entry: path.join(props.handlersDir, `${name}.ts`),
-          bundler: props.bundler,
-          subnets: props.subnets,
-          securityGroup: props.securityGroup,
-          logRetentionDays: props.logRetentionDays,
-        }),
-      ]),
-    ) as Record<FunctionName, NodeFunction>;
+    const built = Object.fromEntries(
+      (Object.keys(specs) as Array<keyof typeof specs>).map((name) => [name, build(name, specs[name])]),
+    ) as Record<keyof typeof specs, NodeFunction>;
 
     const consumer = (id: string, queue: SqsQueue, fn: NodeFunction, maximumConcurrency: number) =>
       new LambdaEventSourceMapping(this, id, {
@@ -248,7 +254,24 @@ export class Functions extends Construct {
         functionResponseTypes: ["ReportBatchItemFailures"],
         scalingConfig: { maximumConcurrency },
       });
-    consumer("projection-consumer", queues.projection, this.byName["project-client-view"], config.projectionMaxConcurrency);
-    consumer("purge-consumer", queues.purge, this.byName["purge-outbox"], config.purgeMaxConcurrency);
+    this.projectionConsumer = consumer("projection-consumer", queues.projection, built["project-client-view"], config.projectionMaxConcurrency);
+    consumer("purge-consumer", queues.purge, built["purge-outbox"], config.purgeMaxConcurrency);
+
+    const reproject = build("reproject", {
+      description: "Rebuilds the Redis read model from PostgreSQL with the projection consumer paused (run by hand)",
+      memoryMb: 512,
+      environment: { ...databaseEnv(1), ...cacheEnv, PROJECTION_MAPPING_UUID: this.projectionConsumer.uuid },
+      statements: [
+        readSecret("ReadSecrets", database.masterSecretArn, cache.authSecretArn),
+        {
+          Sid: "PauseProjectionConsumer",
+          Action: ["lambda:UpdateEventSourceMapping", "lambda:GetEventSourceMapping"],
+          Resource: [this.projectionConsumer.arn],
+        },
+      ],
+      // Two rebuilds at once: one could set the generation while the other still writes pages it read earlier.
+      reservedConcurrency: 1,
+    });
+    this.byName = { ...built, reproject };
   }
 }

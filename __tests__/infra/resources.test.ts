@@ -62,8 +62,8 @@ describe("network", () => {
     expect(dev.text).toHaveResourceWithProperties(FlowLog, { traffic_type: "ALL", log_destination_type: "cloud-watch-logs" });
   });
 
-  it("reaches Secrets Manager, SQS and Kinesis through private interface endpoints", () => {
-    for (const service of ["secretsmanager", "sqs", "kinesis-streams"]) {
+  it("reaches Secrets Manager, SQS, Kinesis and Lambda through private interface endpoints", () => {
+    for (const service of ["secretsmanager", "sqs", "kinesis-streams", "lambda"]) {
       expect(dev.text).toHaveResourceWithProperties(VpcEndpoint, {
         service_name: `com.amazonaws.us-east-1.${service}`,
         vpc_endpoint_type: "Interface",
@@ -379,6 +379,49 @@ describe("functions", () => {
     expect(mappings).toHaveLength(2);
     for (const m of mappings) expect(m.function_response_types).toEqual(["ReportBatchItemFailures"]);
     expect(mappings.map((m) => m.event_source_arn).sort()).toEqual([expect.stringContaining("outbox-purge"), expect.stringContaining("projection")]);
+  });
+});
+
+describe("reproject", () => {
+  const fn = resourceNamed(dev.json, "aws_lambda_function", "functions_reproject_function");
+  const [mappingName] = resourcesOf(dev.json, "aws_lambda_event_source_mapping").find(([, m]) => String(m.event_source_arn).includes("projection"))!;
+
+  it("is one run at a time, with Lambda's longest timeout", () => {
+    expect(fn).toEqual(expect.objectContaining({ function_name: "cqrs-dev-reproject", timeout: 900, reserved_concurrent_executions: 1 }));
+    expect(FUNCTION_TIMEOUTS.reproject).toBe(900);
+  });
+
+  it("reads the database and Redis, and knows the projection queue's mapping, not the purge's", () => {
+    const variables = (fn.environment as { variables: Record<string, string> }).variables;
+    expect(variables).toEqual(
+      expect.objectContaining({
+        DB_HOST: expect.stringContaining("aws_rds_cluster."),
+        DB_SECRET_ARN: expect.stringContaining("master_user_secret"),
+        DB_POOL_MAX: "1",
+        REDIS_HOST: expect.stringContaining("primary_endpoint_address"),
+        REDIS_AUTH_SECRET_ARN: expect.stringContaining("cache_auth"),
+        PROJECTION_MAPPING_UUID: `\${aws_lambda_event_source_mapping.${mappingName}.uuid}`,
+      }),
+    );
+  });
+
+  it("may pause and resume only the projection queue's mapping, and read the two secrets", () => {
+    const policy = json(resourceNamed(dev.json, "aws_iam_role_policy", "functions_reproject_policy").policy) as { Statement: Array<{ Sid: string; Action: string[]; Resource: string[] }> };
+    const bySid = Object.fromEntries(policy.Statement.map((s) => [s.Sid, s]));
+    expect(bySid.PauseProjectionConsumer).toEqual(
+      expect.objectContaining({
+        Action: ["lambda:UpdateEventSourceMapping", "lambda:GetEventSourceMapping"],
+        Resource: [`\${aws_lambda_event_source_mapping.${mappingName}.arn}`],
+      }),
+    );
+    expect(bySid.ReadSecrets?.Resource).toEqual([expect.stringContaining("master_user_secret"), expect.stringContaining("cache_auth")]);
+    expect(policy.Statement.map((s) => s.Sid).sort()).toEqual(["Logs", "PauseProjectionConsumer", "ReadSecrets", "VpcNetworkInterfaces"]);
+  });
+
+  it("is started by the reproject_command output, which waits for the whole rebuild", () => {
+    expect(dev.json.output?.reproject_command?.value).toMatch(
+      /^aws lambda invoke --region us-east-1 --function-name \$\{aws_lambda_function\.functions_reproject_function_[A-Z0-9]+\.function_name\} --cli-read-timeout 0 reproject\.json && cat reproject\.json$/,
+    );
   });
 });
 
