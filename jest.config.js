@@ -1,4 +1,4 @@
-// One jest run, five projects. Integration and e2e share servers started once per run by
+// One jest run, six projects. Integration and e2e share servers started once per run by
 // __tests__/support/global-setup.ts (or the ones named by DATABASE_URL / REDIS_URL). The
 // fault suite starts servers of its own per test file (it restarts, pauses and wipes them)
 // and the runtime as a child process; each case has its own timeout.
@@ -34,6 +34,8 @@ module.exports = {
     project("infra"),
     project("e2e", withServers),
     project("faults"),
+    // Real Terraform and moto_server: see __tests__/deploy/deploy.test.ts.
+    project("deploy"),
   ],
   testTimeout: 60_000,
 };

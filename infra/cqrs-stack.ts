@@ -12,7 +12,6 @@ import { Database } from "./database";
 import { Encryption } from "./encryption";
 import { EventPipe, Fanout } from "./fanout";
 import { FUNCTION_TIMEOUTS, Functions } from "./functions";
-import { LambdaEndpoint } from "./lambda-endpoint";
 import { Migration } from "./migration";
 import { Network } from "./network";
 import { Observability } from "./observability";
@@ -125,7 +124,6 @@ export class CqrsStack extends TerraformStack {
       queues: { projection: this.fanout.projection.queue, purge: this.fanout.purge.queue, quarantine: this.fanout.quarantine },
     });
     const fn = this.functions.byName;
-    new LambdaEndpoint(this, "lambda-endpoint", { prefix, region: env.region, vpc: this.network.vpc, subnets, securityGroup: sg.endpoints });
     this.pipe = new EventPipe(this, "pipe", {
       prefix,
       account,

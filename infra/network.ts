@@ -19,8 +19,11 @@ export const POSTGRES_PORT = 5432;
 export const REDIS_PORT = 6379;
 const HTTPS_PORT = 443;
 
-/** AWS APIs the functions and DMS call from inside the VPC, reached through interface endpoints. */
-export const INTERFACE_ENDPOINTS = ["secretsmanager", "sqs", "kinesis-streams"] as const;
+/**
+ * AWS APIs the functions and DMS call from inside the VPC (there is no NAT), reached through
+ * interface endpoints; `lambda` is for reproject, which pauses the projection's event source mapping.
+ */
+export const INTERFACE_ENDPOINTS = ["secretsmanager", "sqs", "kinesis-streams", "lambda"] as const;
 
 export interface NetworkProps {
   readonly prefix: string;
