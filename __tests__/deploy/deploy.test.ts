@@ -164,7 +164,10 @@ describe("the deploy, through real Terraform against moto_server", () => {
     expect(unexplained).toEqual([]);
     // -detailed-exitcode: 0 is "no changes", 2 is "changes present".
     expect(plan.code).toBe(summary.updates.length === 0 ? 0 : 2);
-    process.stderr.write(`deploy: ${stack}: plan after apply: ${summary.updates.length} attribute changes, all emulator gaps\n`);
+    const byGap = new Map<string, number>();
+    for (const change of summary.updates) byGap.set(`${change.type}.${change.attribute}`, (byGap.get(`${change.type}.${change.attribute}`) ?? 0) + 1);
+    const listed = [...byGap].map(([gap, count]) => `${gap} x${count}`).join(", ");
+    process.stderr.write(`deploy: ${stack}: plan after apply: ${summary.updates.length} attribute changes, all listed emulator gaps${listed ? `: ${listed}` : ""}\n`);
   }, 5 * MINUTE);
 
   it("uses every listed plan gap: an entry moto no longer needs is removed", () => {

@@ -53,10 +53,18 @@ def iam():
 
 def kms():
     c = client("kms")
-    keys = [k["KeyId"] for k in pages("kms", "list_keys", "Keys")]
-    live = [k for k in keys if c.describe_key(KeyId=k)["KeyMetadata"]["KeyState"] != "PendingDeletion"]
-    aliases = [a["AliasName"] for a in pages("kms", "list_aliases", "Aliases") if not a["AliasName"].startswith("alias/aws/")]
-    return {"keys": live, "aliases": aliases}
+    aliases = pages("kms", "list_aliases", "Aliases")
+    # A key behind an `alias/aws/...` name is AWS-managed: the account's, not a stack's (moto
+    # makes one on first use of the alias, e.g. by the RDS-managed master secret, and labels it
+    # a customer key). A destroyed stack's own key waits out its deletion window.
+    aws_managed = {a.get("TargetKeyId") for a in aliases if a["AliasName"].startswith("alias/aws/")}
+    keys = [c.describe_key(KeyId=k["KeyId"])["KeyMetadata"] for k in pages("kms", "list_keys", "Keys")]
+    live = [
+        k["KeyId"]
+        for k in keys
+        if k["KeyId"] not in aws_managed and k.get("KeyManager") != "AWS" and k["KeyState"] != "PendingDeletion"
+    ]
+    return {"keys": live, "aliases": [a["AliasName"] for a in aliases if not a["AliasName"].startswith("alias/aws/")]}
 
 
 def apigateway():
