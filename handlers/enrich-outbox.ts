@@ -2,12 +2,12 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import * as E from "fp-ts/Either";
 import { pipe } from "fp-ts/function";
 import * as O from "fp-ts/Option";
-import { createSqsQuarantine } from "../adapters/aws/sqs-quarantine";
+import { createSqsQuarantine } from "../adapters/quarantine/sqs-quarantine";
 import { outboxEventFromDmsRecord } from "../adapters/cdc/dms-record";
 import { jsonFromKinesisRecord, sequenceNumberOf } from "../adapters/cdc/kinesis-record";
 import type { OutboxEnvelope } from "../domain/outbox-event";
 import type { Quarantine, QuarantinedRecord } from "../domain/ports";
-import { logger } from "./logger";
+import { logger } from "./support/logger";
 
 export interface EnrichOutboxDeps {
   readonly quarantine: Quarantine;

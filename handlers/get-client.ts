@@ -6,8 +6,8 @@ import { viewToResponse } from "../domain/client-view";
 import { clientNotFound, validationFailed } from "../domain/errors";
 import { MAX_ID } from "../domain/order";
 import type { ClientViewStore } from "../domain/ports";
-import { errorResponse, requestIdOf, jsonResponse } from "./http";
-import { sharedRedis } from "./redis";
+import { errorResponse, requestIdOf, jsonResponse } from "./support/http";
+import { sharedRedis } from "./support/redis";
 
 export interface GetClientDeps {
   readonly views: ClientViewStore;

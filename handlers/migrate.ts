@@ -5,8 +5,8 @@ import { readUserSecret } from "../adapters/aws/user-secret";
 import { ensureReplicationUser, type ReplicationUser } from "../adapters/postgres/replication-user";
 import type { Database } from "../adapters/postgres/schema";
 import { seed } from "../adapters/postgres/seed";
-import { sharedDb } from "./database";
-import { logger } from "./logger";
+import { sharedDb } from "./support/database";
+import { logger } from "./support/logger";
 
 export interface MigrateResult {
   readonly migrations: ReadonlyArray<string>;

@@ -10,8 +10,8 @@ import { decodePlaceOrder } from "../domain/order";
 import { centsToUnits } from "../domain/money";
 import type { Uuid } from "../domain/outbox-event";
 import { placeOrder, type PlaceOrderDeps } from "../domain/place-order";
-import { sharedDb } from "./database";
-import { errorResponse, requestIdOf, header, jsonBody, jsonResponse } from "./http";
+import { sharedDb } from "./support/database";
+import { errorResponse, requestIdOf, header, jsonBody, jsonResponse } from "./support/http";
 
 const MAX_KEY_LENGTH = 255;
 

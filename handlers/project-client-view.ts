@@ -5,9 +5,9 @@ import { APPLIED_MARKER_TTL_SECONDS, createClientViewStore } from "../adapters/r
 import type { DomainError } from "../domain/errors";
 import { decodeOutboxEvent } from "../domain/outbox-event";
 import type { ClientViewStore } from "../domain/ports";
-import { logger } from "./logger";
-import { sharedRedis } from "./redis";
-import { CodedFailure, envelopeOf, sqsBatchHandler } from "./sqs-message";
+import { logger } from "./support/logger";
+import { sharedRedis } from "./support/redis";
+import { CodedFailure, envelopeOf, sqsBatchHandler } from "./support/sqs-message";
 
 export interface ProjectClientViewDeps {
   readonly views: ClientViewStore;

@@ -2,9 +2,9 @@ import type { SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
 import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely";
 import type { OutboxJanitor } from "../domain/ports";
-import { sharedDb } from "./database";
-import { logger } from "./logger";
-import { envelopeOf, sqsBatchHandler } from "./sqs-message";
+import { sharedDb } from "./support/database";
+import { logger } from "./support/logger";
+import { envelopeOf, sqsBatchHandler } from "./support/sqs-message";
 
 export interface PurgeOutboxDeps {
   readonly janitor: OutboxJanitor;

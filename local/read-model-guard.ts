@@ -3,7 +3,7 @@ import { isSome } from "fp-ts/Option";
 import type { Kysely } from "kysely";
 import type { Database } from "../adapters/postgres/schema";
 import type { RedisClientViewStore } from "../adapters/redis/client-view-store.redis";
-import { reprojectAll } from "../handlers/reproject";
+import { reprojectAll } from "../handlers/support/reproject-views";
 
 export interface Rebuild {
   readonly at: string;

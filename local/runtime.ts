@@ -15,7 +15,7 @@ import { migrateAndSeed } from "../handlers/migrate";
 import { makePlaceOrderHandler, placeOrderDeps } from "../handlers/place-order";
 import { makeProjectClientViewHandler } from "../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../handlers/purge-outbox";
-import { failureReasonsOf } from "../handlers/sqs-message";
+import { failureReasonsOf } from "../handlers/support/sqs-message";
 import { Ticket } from "./acknowledgement";
 import { createDeadLetterStore, ensureRuntimeSchema } from "./dead-letter-store";
 import { startEmbeddedPostgres } from "./embedded-postgres";

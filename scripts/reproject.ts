@@ -5,7 +5,7 @@ import { poolOptionsFor, readDatabaseConfig } from "../adapters/postgres/config"
 import { createDb, createPool } from "../adapters/postgres/pool";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
 import { connectRedis, readRedisConfig } from "../adapters/redis/connection";
-import { reprojectAll } from "../handlers/reproject";
+import { reprojectAll } from "../handlers/support/reproject-views";
 
 const main = async (): Promise<void> => {
   const db = createDb(createPool(await poolOptionsFor(readDatabaseConfig(process.env), readJsonSecret, 2)));

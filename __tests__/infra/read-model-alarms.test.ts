@@ -5,7 +5,7 @@ import { cents } from "../../domain/money";
 import { orderPlaced, type Uuid } from "../../domain/outbox-event";
 import type { ClientViewStore } from "../../domain/ports";
 import { makeGetClientHandler } from "../../handlers/get-client";
-import { logger } from "../../handlers/logger";
+import { logger } from "../../handlers/support/logger";
 import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
 import { READ_MODEL_UNAVAILABLE_LOG, READ_MODEL_UNAVAILABLE_PATTERN } from "../../infra/read-model-alarms";
 import { apiGatewayEvent } from "../support/api-gateway";

@@ -1,7 +1,8 @@
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
-import { dmsRecordForOutboxRow, outboxEventFromDmsRecord } from "../../adapters/cdc/dms-record";
-import { createMemoryQuarantine } from "../../adapters/cdc/memory-quarantine";
+import { outboxEventFromDmsRecord } from "../../adapters/cdc/dms-record";
+import { dmsRecordForOutboxRow } from "../../adapters/cdc/dms-record-render";
+import { createMemoryQuarantine } from "../../adapters/quarantine/memory-quarantine";
 import { cents } from "../../domain/money";
 import { type OrderPlaced, type Uuid, orderPlaced } from "../../domain/outbox-event";
 import { makeEnrichOutboxHandler } from "../../handlers/enrich-outbox";

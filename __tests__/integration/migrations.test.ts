@@ -53,7 +53,7 @@ describe("migrations", () => {
       expect(second).toEqual({ migrations: [], productsInserted: 0, clientsInserted: 0 });
     } finally {
       process.env.DATABASE_URL = saved;
-      const { sharedDb } = await import("../../handlers/database");
+      const { sharedDb } = await import("../../handlers/support/database");
       await (await sharedDb()).destroy();
     }
   });

@@ -2,7 +2,7 @@ import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
 import { createClientViewStore, viewKey } from "../../adapters/redis/client-view-store.redis";
 import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
-import { reprojectAll } from "../../handlers/reproject";
+import { reprojectAll } from "../../handlers/support/reproject-views";
 import { postOrder } from "../support/api-gateway";
 import { migratedDatabase, type TestDatabase } from "../support/database";
 import { freshRedis, type TestRedis } from "../support/redis";

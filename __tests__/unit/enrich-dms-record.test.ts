@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import * as E from "fp-ts/Either";
 import { parseTimestamptz } from "../../adapters/cdc/dms-record";
-import { createMemoryQuarantine } from "../../adapters/cdc/memory-quarantine";
+import { createMemoryQuarantine } from "../../adapters/quarantine/memory-quarantine";
 
 describe("parseTimestamptz: an outbox occurred_at as an ISO instant at millisecond precision", () => {
   it.each([

@@ -5,7 +5,7 @@ import {
   type SqsBatchSender,
   createSqsQuarantine,
   quarantineMessageBody,
-} from "../../adapters/aws/sqs-quarantine";
+} from "../../adapters/quarantine/sqs-quarantine";
 import type { Clock, QuarantinedRecord } from "../../domain/ports";
 
 const QUEUE_URL = "https://sqs.eu-central-1.amazonaws.com/111122223333/outbox-quarantine";

@@ -1,4 +1,4 @@
-import { errorResponse } from "../../handlers/http";
+import { errorResponse } from "../../handlers/support/http";
 import { readModelUnavailable, unavailable } from "../../domain/errors";
 
 const parsed = (response: { body: string }) => JSON.parse(response.body) as Record<string, unknown>;

@@ -2,7 +2,7 @@ import { GetEventSourceMappingCommand, type UpdateEventSourceMappingCommand } fr
 import type { Kysely } from "kysely";
 import { type EventSourceMappingClient, eventSourceMappingSwitch } from "../../adapters/aws/event-source-mapping";
 import type { Database } from "../../adapters/postgres/schema";
-import { type PausableConsumer, rebuildWithConsumerPaused, reprojectAll } from "../../handlers/reproject";
+import { type PausableConsumer, rebuildWithConsumerPaused, reprojectAll } from "../../handlers/support/reproject-views";
 
 /** A consumer that writes what happens to it into `steps`. */
 const recordingConsumer = (steps: string[], overrides: Partial<PausableConsumer> = {}): PausableConsumer => ({

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import { readJsonSecret } from "../adapters/aws/secrets";
-import { connectRedis, readRedisConfig } from "../adapters/redis/connection";
+import { readJsonSecret } from "../../adapters/aws/secrets";
+import { connectRedis, readRedisConfig } from "../../adapters/redis/connection";
 
 let redis: Promise<Redis> | undefined;
 

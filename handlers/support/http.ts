@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import * as E from "fp-ts/Either";
-import { isConnectivityError } from "../adapters/connectivity";
-import type { DomainError, Issue } from "../domain/errors";
+import { isConnectivityError } from "../../adapters/connectivity";
+import type { DomainError, Issue } from "../../domain/errors";
 import { logger } from "./logger";
 
 /** Failures of the HTTP envelope itself, before the domain sees the request. */

@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
-import { readJsonSecret } from "../adapters/aws/secrets";
-import { poolOptionsFor, readDatabaseConfig } from "../adapters/postgres/config";
-import { createDb, createPool } from "../adapters/postgres/pool";
-import type { Database } from "../adapters/postgres/schema";
+import { readJsonSecret } from "../../adapters/aws/secrets";
+import { poolOptionsFor, readDatabaseConfig } from "../../adapters/postgres/config";
+import { createDb, createPool } from "../../adapters/postgres/pool";
+import type { Database } from "../../adapters/postgres/schema";
 
 let db: Promise<Kysely<Database>> | undefined;
 

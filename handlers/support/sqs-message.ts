@@ -1,8 +1,8 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
-import { OutboxEnvelope } from "../domain/outbox-event";
-import { toIssues } from "../domain/validation";
+import { OutboxEnvelope } from "../../domain/outbox-event";
+import { toIssues } from "../../domain/validation";
 import { logger } from "./logger";
 
 /**
