@@ -12,6 +12,7 @@ import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
+import { HEARTBEAT_SCHEMA, OUTBOX_SCHEMA, OUTBOX_TABLE } from "../domain/contracts";
 import type { EnvironmentConfig } from "./config";
 import { DATABASE_NAME } from "./database";
 import { assumeRolePolicy, policyDocument } from "./iam";
@@ -29,7 +30,7 @@ export const TABLE_MAPPINGS = {
       "rule-type": "selection",
       "rule-id": "1",
       "rule-name": "outbox-only",
-      "object-locator": { "schema-name": "public", "table-name": "outbox" },
+      "object-locator": { "schema-name": OUTBOX_SCHEMA, "table-name": OUTBOX_TABLE },
       "rule-action": "include",
     },
     {
@@ -37,7 +38,7 @@ export const TABLE_MAPPINGS = {
       "rule-id": "2",
       "rule-name": "partition-by-aggregate",
       "rule-action": "map-record-to-record",
-      "object-locator": { "schema-name": "public", "table-name": "outbox" },
+      "object-locator": { "schema-name": OUTBOX_SCHEMA, "table-name": OUTBOX_TABLE },
       "mapping-parameters": { "partition-key-type": "attribute-name", "partition-key-name": "aggregate_id" },
     },
   ],
@@ -153,7 +154,7 @@ export class Cdc extends Construct {
         heartbeatFrequency: 5,
         // The heartbeat table goes in a schema the migrate step creates, where the replication
         // user has USAGE and CREATE: PostgreSQL 15+ lets no ordinary user create tables in `public`.
-        heartbeatSchema: "dms",
+        heartbeatSchema: HEARTBEAT_SCHEMA,
         failTasksOnLobTruncation: true,
         // DDL capture makes DMS create an event trigger and `awsdms_ddl_audit` at task start,
         // which needs rds_superuser; the replication user has only rds_replication, so the

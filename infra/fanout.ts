@@ -4,10 +4,8 @@ import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscrip
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { Construct } from "constructs";
+import { MAX_RECEIVE_COUNT, REDELIVERY_WINDOW_SECONDS } from "../domain/contracts";
 
-/** Deliveries before a message goes to its queue's dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 5;
-const FOURTEEN_DAYS = 14 * 24 * 3600;
 
 export interface FanoutProps {
   readonly prefix: string;
@@ -42,7 +40,7 @@ export class Fanout extends Construct {
       new SqsQueue(this, name, {
         name: `${props.prefix}-${name}`,
         sqsManagedSseEnabled: true,
-        messageRetentionSeconds: FOURTEEN_DAYS,
+        messageRetentionSeconds: REDELIVERY_WINDOW_SECONDS,
         tags: { purpose: "dead-letter" },
       });
     this.quarantine = deadEnd("quarantine");

@@ -10,6 +10,7 @@ import type { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import type { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
+import { QUEUE_BATCH_SIZE } from "../domain/contracts";
 import type { Bundler } from "./bundling";
 import type { EnvironmentConfig } from "./config";
 import { assumeRolePolicy, policyDocument, type Statement } from "./iam";
@@ -249,7 +250,7 @@ export class Functions extends Construct {
       new LambdaEventSourceMapping(this, id, {
         eventSourceArn: queue.arn,
         functionName: fn.function.arn,
-        batchSize: 10,
+        batchSize: QUEUE_BATCH_SIZE,
         maximumBatchingWindowInSeconds: 1,
         functionResponseTypes: ["ReportBatchItemFailures"],
         scalingConfig: { maximumConcurrency },

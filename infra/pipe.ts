@@ -8,6 +8,7 @@ import type { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { PipesPipe } from "@cdktf/provider-aws/lib/pipes-pipe";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { Construct } from "constructs";
+import { PIPE_BATCH_SIZE } from "../domain/contracts";
 import { assumeRolePolicy, policyDocument } from "./iam";
 
 /** What EventBridge Pipes reads as "no limit" for retries and record age. */
@@ -72,7 +73,7 @@ export class EventPipe extends Construct {
       sourceParameters: {
         kinesisStreamParameters: {
           startingPosition: "TRIM_HORIZON",
-          batchSize: 10,
+          batchSize: PIPE_BATCH_SIZE,
           maximumBatchingWindowInSeconds: 1,
           maximumRetryAttempts: UNLIMITED,
           maximumRecordAgeInSeconds: UNLIMITED,

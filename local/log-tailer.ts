@@ -1,7 +1,7 @@
 import { Client } from "pg";
 import { PgoutputPlugin } from "pg-logical-replication";
 import type { Pgoutput } from "pg-logical-replication";
-import { OUTBOX_SCHEMA, OUTBOX_TABLE } from "../adapters/cdc/dms-record";
+import { OUTBOX_SCHEMA, OUTBOX_TABLE } from "../domain/contracts";
 import { dmsRecordForOutboxRow, type OutboxRowImage } from "../adapters/cdc/dms-record-render";
 import { CommitTracker, formatLsn, parseLsn, Ticket, type Lsn } from "./acknowledgement";
 import type { StreamRecord } from "./pipe";

@@ -1,3 +1,4 @@
+import { PIPE_BATCH_SIZE } from "../domain/contracts";
 import type { OutboxEnvelope } from "../domain/outbox-event";
 import type { Ticket } from "./acknowledgement";
 import type { LocalTopic } from "./topic";
@@ -65,7 +66,7 @@ export class LocalPipe {
   }
 
   async deliver(records: ReadonlyArray<StreamRecord>, ticket: Ticket): Promise<void> {
-    const size = this.options.batchSize ?? 10;
+    const size = this.options.batchSize ?? PIPE_BATCH_SIZE;
     for (let i = 0; i < records.length; i += size) {
       const delivered = await this.deliverBatch(records.slice(i, i + size).map((record) => this.kinesisRecord(record)), ticket);
       if (!delivered) return;

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { QUEUE_BATCH_SIZE } from "../domain/contracts";
 
 /** A message that ran out of tries, as the dead-letter store keeps it. */
 export interface DeadLetter {
@@ -273,7 +274,7 @@ export class LocalQueue {
     for (;;) {
       if (this.stopped || this.paused || this.consumer === undefined) return;
       this.promoteDue(Date.now());
-      const batch = this.take(this.options.batchSize ?? 10);
+      const batch = this.take(this.options.batchSize ?? QUEUE_BATCH_SIZE);
       if (batch.length === 0) return;
       this.inFlightCount += batch.length;
       try {

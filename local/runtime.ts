@@ -5,6 +5,7 @@ import { isRight } from "fp-ts/Either";
 import { isSome } from "fp-ts/Option";
 import { Redis } from "ioredis";
 import { sql } from "kysely";
+import { MAX_RECEIVE_COUNT } from "../domain/contracts";
 import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely";
 import { createDb, createPool } from "../adapters/postgres/pool";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
@@ -212,7 +213,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     const retryDelayMs = options.retryDelayMs ?? 200;
     const maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
     const queue = (name: QueueName, dependenciesUp: () => Promise<boolean>) =>
-      new LocalQueue({ name, retryDelayMs, maxRetryDelayMs, maxReceiveCount: 5, deadLetters: store.put, dependenciesUp, log });
+      new LocalQueue({ name, retryDelayMs, maxRetryDelayMs, maxReceiveCount: MAX_RECEIVE_COUNT, deadLetters: store.put, dependenciesUp, log });
     /** Read live: between a wipe and the guard's next look, a cached "present" would count the refusals. */
     const generationPresent = async (): Promise<boolean> => {
       const found = await withTimeout(views.generation()(), 1_000).catch(() => undefined);

@@ -3,6 +3,7 @@ import { pipe } from "fp-ts/function";
 import * as O from "fp-ts/Option";
 import * as t from "io-ts";
 import { IsoInstant, OutboxEnvelope, Uuid } from "../../domain/outbox-event";
+import { OUTBOX_SCHEMA, OUTBOX_TABLE } from "../../domain/contracts";
 import { boundedInt } from "../../domain/validation";
 import { preview, reasonOf } from "./decode-reason";
 
@@ -18,8 +19,8 @@ import { preview, reasonOf } from "./decode-reason";
  * `partition-key-type`, `stream-position`, ...) is DMS's to change without stopping the pipe.
  */
 
-export const OUTBOX_SCHEMA = "public";
-export const OUTBOX_TABLE = "outbox";
+/** The outbox's names are the pipeline's contract (domain/contracts.ts); re-exported for the renderer. */
+export { OUTBOX_SCHEMA, OUTBOX_TABLE };
 
 export const DmsRecordType = t.keyof({ data: null, control: null });
 

@@ -1,8 +1,8 @@
 import { type Kysely, sql } from "kysely";
+import { HEARTBEAT_SCHEMA, OUTBOX_SCHEMA, OUTBOX_TABLE } from "../../domain/contracts";
 import type { Database } from "./schema";
 
-/** Must match `heartbeat_schema` of the DMS source endpoint (infra/cdc.ts). */
-export const HEARTBEAT_SCHEMA = "dms";
+export { HEARTBEAT_SCHEMA };
 
 export interface ReplicationUser {
   readonly username: string;
@@ -33,8 +33,8 @@ export const ensureReplicationUser = async (db: Kysely<Database>, user: Replicat
       FROM pg_roles WHERE rolname = current_user`.execute(db);
   const grant = rds.rows[0]?.rds === true ? "GRANT rds_replication TO %I" : "ALTER ROLE %I REPLICATION";
   await sql.raw(await formatted(db, grant, user.username)).execute(db);
-  await sql.raw(await formatted(db, "GRANT USAGE ON SCHEMA public TO %I", user.username)).execute(db);
-  await sql.raw(await formatted(db, "GRANT SELECT ON public.outbox TO %I", user.username)).execute(db);
+  await sql.raw(await formatted(db, "GRANT USAGE ON SCHEMA %I TO %I", OUTBOX_SCHEMA, user.username)).execute(db);
+  await sql.raw(await formatted(db, "GRANT SELECT ON %I.%I TO %I", OUTBOX_SCHEMA, OUTBOX_TABLE, user.username)).execute(db);
   // DMS creates its heartbeat table here (the endpoint's `heartbeat_schema`) and writes to it.
   // The schema is the migrating user's: PostgreSQL 16 lets a CREATEROLE non-superuser give
   // an object only to a role it may SET ROLE to, which the roles it creates are not. One an

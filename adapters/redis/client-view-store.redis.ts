@@ -2,14 +2,15 @@ import * as O from "fp-ts/Option";
 import * as TE from "fp-ts/TaskEither";
 import type { Redis, Result } from "ioredis";
 import type { ClientView } from "../../domain/client-view";
+import { REDELIVERY_WINDOW_SECONDS } from "../../domain/contracts";
 import { type DomainError, readModelUnavailable, unavailable } from "../../domain/errors";
 import { cents } from "../../domain/money";
 import type { ClientId } from "../../domain/order";
 import type { OrderPlaced } from "../../domain/outbox-event";
 import type { ApplyOutcome, ClientViewStore } from "../../domain/ports";
 
-/** Longer than any redelivery window: SQS keeps a message at most 14 days. */
-export const APPLIED_MARKER_TTL_SECONDS = 14 * 24 * 60 * 60;
+/** As long as any redelivery window: SQS keeps a message at most 14 days (domain/contracts.ts). */
+export const APPLIED_MARKER_TTL_SECONDS = REDELIVERY_WINDOW_SECONDS;
 
 /**
  * Keys share the client id as a hash tag (`{42}`), so a client's view and its markers live
