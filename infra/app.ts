@@ -14,7 +14,6 @@ export const stackName = (environment: EnvironmentName): string => `cqrs-${envir
 const ROOT = path.resolve(__dirname, "..");
 export const SOURCE_PATHS: SourcePaths = {
   handlersDir: path.join(ROOT, "handlers"),
-  migrationsDir: path.join(ROOT, "adapters", "postgres", "migrations"),
 };
 
 export interface BuildOptions {

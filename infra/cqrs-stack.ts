@@ -23,8 +23,6 @@ import { Stream } from "./stream";
 export interface SourcePaths {
   /** Absolute path of handlers/ (one bundle per `<name>.ts`). */
   readonly handlersDir: string;
-  /** Absolute path of the migrations folder, whose digest re-runs the migration. */
-  readonly migrationsDir: string;
 }
 
 export interface CqrsStackProps {
@@ -144,8 +142,7 @@ export class CqrsStack extends TerraformStack {
       authorizer: fn.authorizer.function,
     });
     this.migration = new Migration(this, "migration", {
-      migrate: fn.migrate.function,
-      migrationsDir: props.paths.migrationsDir,
+      migrate: fn.migrate,
       // The security group rules too: the invocation otherwise races them and times out.
       after: [this.database.writer, this.network.endpoints.secretsmanager, replicationSecret.version, ...this.network.rules],
     });

@@ -1,4 +1,7 @@
 import "cdktf/lib/testing/adapters/jest"; // types of the matchers
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { ApiGatewayAccount } from "@cdktf/provider-aws/lib/api-gateway-account";
 import { ApiGatewayApiKey } from "@cdktf/provider-aws/lib/api-gateway-api-key";
 import { ApiGatewayAuthorizer } from "@cdktf/provider-aws/lib/api-gateway-authorizer";
@@ -33,17 +36,17 @@ import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { type App, Testing } from "cdktf";
+import { type App, type TerraformStack, Testing } from "cdktf";
 import { AccountStack } from "../../infra/account-stack";
 import { API_GATEWAY_CLOUDWATCH_ROLE } from "../../infra/api";
 import { type TABLE_MAPPINGS } from "../../infra/cdc";
 import { ACCOUNT, ENVIRONMENTS, STATE } from "../../infra/config";
 import { MANAGED_POLICIES } from "../../infra/iam";
-import { FUNCTION_NAMES, FUNCTION_TIMEOUTS } from "../../infra/functions";
-import { migrationsDigest } from "../../infra/migration";
+import { FUNCTION_NAMES, FUNCTION_TIMEOUTS, type FunctionName } from "../../infra/functions";
 import { Stream } from "../../infra/stream";
-import { SOURCE_PATHS } from "../../infra/app";
-import { accountStack, environmentStack, resourceNamed, resourcesOf, synthesizeAll, type Block } from "./synth";
+import { buildApp, stackName } from "../../infra/app";
+import type { Bundler } from "../../infra/bundling";
+import { accountStack, environmentStack, resourceNamed, resourcesOf, synthesizeAll, type Block, type SynthesizedStack } from "./synth";
 
 Testing.setupJest();
 const stacks = synthesizeAll();
@@ -516,12 +519,26 @@ describe("API", () => {
 });
 
 describe("deploy-time migration", () => {
-  it("invokes the migrate function, again whenever a migration changes, once the database is reachable", () => {
+  /** The dev stack synthesized with one-line bundles, the one of `changed` (if any) edited. */
+  const devWith = (changed?: FunctionName): SynthesizedStack => {
+    const outDir = mkdtempSync(path.join(tmpdir(), "cqrs-outbox-variant-bundles-"));
+    const bundler: Bundler = (entry) => {
+      const name = path.basename(entry, ".ts");
+      const dir = path.join(outDir, name);
+      mkdirSync(dir, { recursive: true });
+      const source = `exports.handler = async () => ${JSON.stringify(name === changed ? `${name}, edited` : name)};\n`;
+      writeFileSync(path.join(dir, "index.js"), source);
+      return { entry, dir, bytes: Buffer.byteLength(source) };
+    };
+    const app = buildApp(Testing.app() as App, { bundler });
+    return JSON.parse(Testing.synth(app.node.findChild(stackName("dev")) as TerraformStack)) as SynthesizedStack;
+  };
+  const triggerOf = (stack: SynthesizedStack) => resourceNamed(stack, "aws_lambda_invocation", "migration").triggers;
+  const migrateHashOf = (stack: SynthesizedStack) => resourceNamed(stack, "aws_lambda_function", "functions_migrate_function").source_code_hash;
+
+  it("invokes the migrate function once the database is reachable", () => {
     const invocation = resourceNamed(dev.json, "aws_lambda_invocation", "migration");
-    const digest = migrationsDigest(SOURCE_PATHS.migrationsDir);
-    expect(invocation).toEqual(
-      expect.objectContaining({ function_name: expect.stringContaining("functions_migrate_function"), triggers: { migrations: digest } }),
-    );
+    expect(invocation.function_name).toEqual(expect.stringContaining("functions_migrate_function"));
     expect(invocation.depends_on).toEqual(
       expect.arrayContaining([
         expect.stringContaining("aws_rds_cluster_instance."),
@@ -533,6 +550,18 @@ describe("deploy-time migration", () => {
         expect.stringMatching(/^aws_vpc_security_group_ingress_rule\.network_functions-to-endpoints-ingress/),
       ]),
     );
+  });
+
+  it("invokes it again exactly when the migrate bundle changes (migrations, seed, grants), not when another handler does", () => {
+    const before = devWith();
+    expect(triggerOf(before)).toEqual({ bundle: migrateHashOf(before) });
+    expect(migrateHashOf(before)).toEqual(expect.stringMatching(/^[0-9A-F]{32,}$/i));
+
+    const migrateEdited = devWith("migrate");
+    expect(migrateHashOf(migrateEdited)).not.toEqual(migrateHashOf(before));
+    expect(triggerOf(migrateEdited)).toEqual({ bundle: migrateHashOf(migrateEdited) });
+
+    expect(triggerOf(devWith("place-order"))).toEqual(triggerOf(before));
   });
 });
 
