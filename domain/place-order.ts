@@ -3,7 +3,7 @@ import * as O from "fp-ts/Option";
 import * as TE from "fp-ts/TaskEither";
 import { pipe } from "fp-ts/function";
 import { clientNotFound, type DomainError } from "./errors";
-import { type PlaceOrderCommand, decodePlaceOrder, priceOrder } from "./order";
+import { type PlaceOrderCommand, priceOrder } from "./order";
 import { orderPlaced } from "./outbox-event";
 import type { Clock, IdGenerator, IdempotencyClaim, NewOrder, OrderReads, OrderStore, PlacedOrder } from "./ports";
 
@@ -13,9 +13,9 @@ export interface PlaceOrderDeps {
   readonly ids: IdGenerator;
 }
 
+/** A validated request: the transport decoded it (wire names, headers) before the use case runs. */
 export interface PlaceOrderInput {
-  /** The parsed JSON body, not yet validated. */
-  readonly body: unknown;
+  readonly command: PlaceOrderCommand;
   readonly idempotencyKey: O.Option<string>;
 }
 
@@ -67,19 +67,14 @@ export const decideOrder =
       ),
     );
 
-/** The place-order use case: validate, then price and write in one transaction. */
+/** The place-order use case: price and write a validated command in one transaction. */
 export const placeOrder =
   (deps: PlaceOrderDeps) =>
-  (input: PlaceOrderInput): TE.TaskEither<DomainError, PlacedOrder> =>
-    pipe(
-      TE.fromEither(decodePlaceOrder(input.body)),
-      TE.chain((command) =>
-        deps.orders.placeOrder(
-          pipe(
-            input.idempotencyKey,
-            O.map((key): IdempotencyClaim => ({ key, fingerprint: fingerprint(command) })),
-          ),
-          decideOrder(command, deps.ids, deps.clock),
-        ),
+  ({ command, idempotencyKey }: PlaceOrderInput): TE.TaskEither<DomainError, PlacedOrder> =>
+    deps.orders.placeOrder(
+      pipe(
+        idempotencyKey,
+        O.map((key): IdempotencyClaim => ({ key, fingerprint: fingerprint(command) })),
       ),
+      decideOrder(command, deps.ids, deps.clock),
     );

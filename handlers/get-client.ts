@@ -1,11 +1,13 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import * as E from "fp-ts/Either";
+import { pipe } from "fp-ts/function";
 import * as O from "fp-ts/Option";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
 import { viewToResponse } from "../domain/client-view";
-import { clientNotFound, validationFailed } from "../domain/errors";
-import { MAX_ID } from "../domain/order";
+import { clientNotFound, type DomainError, validationFailed } from "../domain/errors";
+import { type ClientId, ClientIdCodec, MAX_ID } from "../domain/order";
 import type { ClientViewStore } from "../domain/ports";
+import { decodeWith } from "../domain/validation";
 import { errorResponse, requestIdOf, jsonResponse } from "./support/http";
 import { sharedRedis } from "./support/redis";
 
@@ -13,20 +15,20 @@ export interface GetClientDeps {
   readonly views: ClientViewStore;
 }
 
-const clientIdOf = (event: APIGatewayProxyEvent) => {
-  const raw = event.pathParameters?.id_client ?? "";
-  const id = /^[1-9][0-9]{0,9}$/.test(raw) ? Number(raw) : NaN;
-  return Number.isInteger(id) && id <= MAX_ID
-    ? E.right(id)
-    : E.left(
-        validationFailed([
-          {
-            path: "id_client",
-            code: /^\d+$/.test(raw) ? "out_of_range" : "invalid_type",
-            message: `expected a client id from 1 to ${MAX_ID}, got "${raw}"`,
-          },
-        ]),
-      );
+/**
+ * The `{id_client}` path parameter as a client id: canonical decimal text (no sign, no
+ * fraction, no leading zero), then the domain's client-id rule for the range.
+ */
+export const decodeClientIdParam = (raw: string): E.Either<DomainError, ClientId> => {
+  const message = `expected a client id from 1 to ${MAX_ID}, got "${raw}"`;
+  if (!/^(0|[1-9][0-9]*)$/.test(raw)) {
+    // All digits but with a leading zero is a number, just not one we accept.
+    return E.left(validationFailed([{ path: "id_client", code: /^\d+$/.test(raw) ? "out_of_range" : "invalid_type", message }]));
+  }
+  return pipe(
+    decodeWith(ClientIdCodec)(Number(raw)),
+    E.mapLeft((issues) => validationFailed(issues.map((issue) => ({ path: "id_client", code: issue.code, message })))),
+  );
 };
 
 /**
@@ -38,7 +40,7 @@ export const makeGetClientHandler =
   (deps: () => Promise<GetClientDeps>) =>
   async (event: APIGatewayProxyEvent, context?: Pick<Context, "awsRequestId">): Promise<APIGatewayProxyResult> => {
     const requestId = requestIdOf(event, context);
-    const clientId = clientIdOf(event);
+    const clientId = decodeClientIdParam(event.pathParameters?.id_client ?? "");
     if (E.isLeft(clientId)) return errorResponse(clientId.left, requestId);
     let view;
     try {

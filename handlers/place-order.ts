@@ -2,21 +2,77 @@ import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
+import type { ReadonlyNonEmptyArray } from "fp-ts/ReadonlyNonEmptyArray";
 import type { Kysely } from "kysely";
 import { createOrderStore, type OrderStoreFaults } from "../adapters/postgres/order-store.kysely";
 import type { Database } from "../adapters/postgres/schema";
-import { type Issue, validationFailed } from "../domain/errors";
-import { decodePlaceOrder } from "../domain/order";
+import { type DomainError, type Issue, validationFailed } from "../domain/errors";
+import { ClientIdCodec, MAX_LINES, type OrderLine, type PlaceOrderCommand, ProductIdCodec, QuantityCodec } from "../domain/order";
 import { centsToUnits } from "../domain/money";
 import type { Uuid } from "../domain/outbox-event";
-import { placeOrder, type PlaceOrderDeps } from "../domain/place-order";
+import { placeOrder, type PlaceOrderDeps, type PlaceOrderInput } from "../domain/place-order";
+import { boundedArray, decodeWith, strictType } from "../domain/validation";
 import { sharedDb } from "./support/database";
-import { errorResponse, requestIdOf, header, jsonBody, jsonResponse } from "./support/http";
+import { errorResponse, requestIdOf, header, type HttpError, jsonBody, jsonResponse } from "./support/http";
+
+// ---- the request codec: POST /orders as the wire names it ----
+
+const ProductLineBody = strictType({ id_product: ProductIdCodec, quantity: QuantityCodec }, "ProductLine");
+
+/** `{"id_client": int, "products": [{"id_product": int, "quantity": int}]}`, unknown fields refused. */
+export const PlaceOrderBody = strictType(
+  { id_client: ClientIdCodec, products: boundedArray(ProductLineBody, 1, MAX_LINES, "ProductLines") },
+  "PlaceOrderBody",
+);
+
+/**
+ * Two lines for the same product are rejected rather than merged: a merged quantity could
+ * silently exceed the per-line bound, and the client most likely sent the line twice by
+ * mistake. Each repeat is reported at its own path. Read from the raw input, so a repeat is
+ * reported even when other fields of the request are invalid too.
+ */
+const duplicateLines = (input: unknown): ReadonlyArray<Issue> => {
+  const products = typeof input === "object" && input !== null ? (input as { products?: unknown }).products : undefined;
+  if (!Array.isArray(products)) return [];
+  const firstIndex = new Map<number, number>();
+  return products.flatMap((line: unknown, index) => {
+    const id = typeof line === "object" && line !== null ? (line as { id_product?: unknown }).id_product : undefined;
+    if (!ProductIdCodec.is(id)) return [];
+    const first = firstIndex.get(id);
+    if (first === undefined) {
+      firstIndex.set(id, index);
+      return [];
+    }
+    return [
+      {
+        path: `products[${index}].id_product`,
+        code: "duplicate" as const,
+        message: `product ${id} is already ordered in products[${first}]; send one line per product`,
+      },
+    ];
+  });
+};
+
+const bodyOrIssues = (body: unknown): E.Either<ReadonlyArray<Issue>, PlaceOrderCommand> => {
+  const decoded = decodeWith(PlaceOrderBody)(body);
+  const duplicates = duplicateLines(body);
+  if (E.isLeft(decoded) || duplicates.length > 0) return E.left([...(E.isLeft(decoded) ? decoded.left : []), ...duplicates]);
+  return E.right({
+    clientId: decoded.right.id_client,
+    lines: decoded.right.products.map(
+      (line): OrderLine => ({ productId: line.id_product, quantity: line.quantity }),
+    ) as unknown as ReadonlyNonEmptyArray<OrderLine>,
+  });
+};
+
+/** The parsed JSON body as the domain's command (domain names), or every problem at once. */
+export const decodePlaceOrderBody = (body: unknown): E.Either<DomainError, PlaceOrderCommand> =>
+  E.mapLeft(validationFailed)(bodyOrIssues(body));
 
 const MAX_KEY_LENGTH = 255;
 
 /** Optional `Idempotency-Key`: 1 to 255 visible ASCII characters. */
-const idempotencyKey = (event: APIGatewayProxyEvent): E.Either<Issue, O.Option<string>> => {
+const idempotencyKey = (event: Pick<APIGatewayProxyEvent, "headers">): E.Either<Issue, O.Option<string>> => {
   const key = header(event, "idempotency-key");
   if (key === undefined) return E.right(O.none);
   return /^[\x21-\x7e]+$/.test(key) && key.length <= MAX_KEY_LENGTH
@@ -28,24 +84,36 @@ const idempotencyKey = (event: APIGatewayProxyEvent): E.Either<Issue, O.Option<s
       });
 };
 
-/** The body's own problems, so a bad key does not hide them (every problem is listed at once). */
-const bodyIssues = (body: unknown): ReadonlyArray<Issue> => {
-  const decoded = decodePlaceOrder(body);
-  return E.isLeft(decoded) && decoded.left.code === "ValidationFailed" ? decoded.left.issues : [];
+/**
+ * The HTTP request as the use case's typed input, decoded once: the envelope (media type,
+ * size, JSON), then the body and the Idempotency-Key together, so a bad key does not hide
+ * the body's problems (every problem is listed at once, the key's last).
+ */
+export const decodePlaceOrderRequest = (
+  event: Pick<APIGatewayProxyEvent, "headers" | "body" | "isBase64Encoded">,
+): E.Either<HttpError, PlaceOrderInput> => {
+  const body = jsonBody(event);
+  if (E.isLeft(body)) return body;
+  const command = bodyOrIssues(body.right);
+  const key = idempotencyKey(event);
+  if (E.isLeft(command) || E.isLeft(key)) {
+    return E.left(validationFailed([...(E.isLeft(command) ? command.left : []), ...(E.isLeft(key) ? [key.left] : [])]));
+  }
+  return E.right({ command: command.right, idempotencyKey: key.right });
 };
+
+// ---- the handler ----
 
 export const makePlaceOrderHandler =
   (deps: () => Promise<PlaceOrderDeps>) =>
   async (event: APIGatewayProxyEvent, context?: Pick<Context, "awsRequestId">): Promise<APIGatewayProxyResult> => {
     const requestId = requestIdOf(event, context);
-    const body = jsonBody(event);
-    if (E.isLeft(body)) return errorResponse(body.left, requestId);
-    const key = idempotencyKey(event);
-    if (E.isLeft(key)) return errorResponse(validationFailed([...bodyIssues(body.right), key.left]), requestId);
+    const input = decodePlaceOrderRequest(event);
+    if (E.isLeft(input)) return errorResponse(input.left, requestId);
 
     let result: Awaited<ReturnType<ReturnType<ReturnType<typeof placeOrder>>>>;
     try {
-      result = await placeOrder(await deps())({ body: body.right, idempotencyKey: key.right })();
+      result = await placeOrder(await deps())(input.right)();
     } catch (cause) {
       return errorResponse({ code: "Unavailable", operation: "place order", cause }, requestId);
     }

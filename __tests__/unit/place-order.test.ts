@@ -3,10 +3,11 @@ import * as O from "fp-ts/Option";
 import * as TE from "fp-ts/TaskEither";
 import { pipe } from "fp-ts/function";
 import { cents } from "../../domain/money";
-import { type Client, type Product, decodePlaceOrder } from "../../domain/order";
+import type { Client, Product } from "../../domain/order";
 import { OutboxEvent, Uuid } from "../../domain/outbox-event";
 import { fingerprint, placeOrder } from "../../domain/place-order";
 import type { Clock, IdGenerator, IdempotencyClaim, NewOrder, OrderReads, OrderStore } from "../../domain/ports";
+import { decodePlaceOrderBody } from "../../handlers/place-order";
 
 // ---- the seed data ----
 
@@ -71,11 +72,19 @@ const inMemoryStore = (clients: ReadonlyArray<Client>, catalog: ReadonlyArray<Pr
   return { orders, written, claims };
 };
 
+/** What POST /orders does with a body: the handler's request codec, then the use case with the typed command. */
+const decodeThenPlace =
+  (deps: Parameters<typeof placeOrder>[0]) =>
+  (body: unknown, idempotencyKey: O.Option<string> = O.none) =>
+    pipe(
+      TE.fromEither(decodePlaceOrderBody(body)),
+      TE.chain((command) => placeOrder(deps)({ command, idempotencyKey })),
+    )();
+
 const setup = () => {
   const store = inMemoryStore([bob], seedProducts);
   const ids = sequentialIds();
-  const run = (body: unknown, idempotencyKey: O.Option<string> = O.none) =>
-    placeOrder({ orders: store.orders, clock: fixedClock(NOW_ISO), ids })({ body, idempotencyKey })();
+  const run = decodeThenPlace({ orders: store.orders, clock: fixedClock(NOW_ISO), ids });
   return { ...store, ids, run };
 };
 
@@ -156,10 +165,10 @@ describe("placeOrder", () => {
       TE.left({ code: "Unavailable", operation: "must not be called", cause: null }),
     );
     const ids = sequentialIds();
-    const result = await placeOrder({ orders: { placeOrder: placeOrderSpy }, clock: fixedClock(NOW_ISO), ids })({
-      body: { id_client: 0, products: [] },
-      idempotencyKey: O.some("key-1"),
-    })();
+    const result = await decodeThenPlace({ orders: { placeOrder: placeOrderSpy }, clock: fixedClock(NOW_ISO), ids })(
+      { id_client: 0, products: [] },
+      O.some("key-1"),
+    );
 
     expect(result).toEqual(
       E.left({
@@ -217,7 +226,7 @@ describe("idempotency fingerprint", () => {
   });
 
   test("the exported fingerprint is what the store receives", async () => {
-    const command = decodePlaceOrder(JSON.parse(canonical));
+    const command = decodePlaceOrderBody(JSON.parse(canonical));
     if (E.isLeft(command)) throw new Error("the canonical body must be valid");
     expect(await fingerprintOf(canonical)).toBe(fingerprint(command.right));
   });
