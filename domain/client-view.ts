@@ -23,21 +23,30 @@ export interface ClientView {
   readonly profileVersion: ProfileVersion;
 }
 
-export interface ProfileVersion {
+interface ProfileVersion {
   readonly occurredAtMs: number;
   readonly eventId: string;
 }
 
-export const profileVersionOf = (event: OrderPlaced): ProfileVersion => ({
+/**
+ * The version an event stamps on the profile it carries: its instant in epoch milliseconds
+ * and its event id in lower case, compared by `isNewer`.
+ */
+const profileVersionOf = (event: OrderPlaced): ProfileVersion => ({
   occurredAtMs: Date.parse(event.occurredAt),
   eventId: event.eventId.toLowerCase(),
 });
 
 /** Total order on versions; event ids break ties between events of the same millisecond. */
-export const isNewer = (a: ProfileVersion, b: ProfileVersion): boolean =>
+const isNewer = (a: ProfileVersion, b: ProfileVersion): boolean =>
   a.occurredAtMs !== b.occurredAtMs ? a.occurredAtMs > b.occurredAtMs : a.eventId > b.eventId;
 
-const fromEvent = (event: OrderPlaced): ClientView => ({
+/**
+ * What one event contributes to its client's view: the view it would make alone. The Redis
+ * adapter sends exactly these fields to its apply script, which merges them into the stored
+ * hash as `merge` does below.
+ */
+export const contributionOf = (event: OrderPlaced): ClientView => ({
   clientId: event.payload.clientId,
   name: event.payload.clientName,
   email: event.payload.clientEmail,
@@ -48,45 +57,38 @@ const fromEvent = (event: OrderPlaced): ClientView => ({
 });
 
 /**
+ * THE read-model rule, the one specification of it: two views of the same client combine
+ * by sums (total, count), a max (last purchase) and last-writer-wins by `isNewer` (profile).
+ * Commutative and associative, so any delivery order gives the same view. The Lua apply
+ * script (adapters/redis) and the rebuild's SQL aggregate (adapters/postgres) implement it
+ * where the data is; their parity tests take this reducer as the reference.
+ */
+const merge = (current: ClientView, next: ClientView): ClientView => {
+  const newer = isNewer(next.profileVersion, current.profileVersion);
+  return {
+    clientId: current.clientId,
+    name: newer ? next.name : current.name,
+    email: newer ? next.email : current.email,
+    totalCents: addCents(current.totalCents, next.totalCents),
+    lastPurchase: Math.max(current.lastPurchase, next.lastPurchase),
+    orderCount: current.orderCount + next.orderCount,
+    profileVersion: newer ? next.profileVersion : current.profileVersion,
+  };
+};
+
+/**
  * The projection reducer: `apply(view | none, event) -> view`. It is commutative, so any
- * delivery order gives the same view; it is not idempotent by itself: `applyOnce` absorbs
- * redeliveries by event id (the Redis adapter does the same with a marker key).
+ * delivery order gives the same view; it is not idempotent by itself: redeliveries are
+ * absorbed by event id (the Redis adapter's marker key).
  */
 export const apply = (view: O.Option<ClientView>, event: OrderPlaced): ClientView =>
   pipe(
     view,
     O.match(
-      () => fromEvent(event),
-      (current) => {
-        const candidate = profileVersionOf(event);
-        const newer = isNewer(candidate, current.profileVersion);
-        return {
-          clientId: current.clientId,
-          name: newer ? event.payload.clientName : current.name,
-          email: newer ? event.payload.clientEmail : current.email,
-          totalCents: addCents(current.totalCents, event.payload.totalCents),
-          lastPurchase: Math.max(current.lastPurchase, event.payload.placedAt),
-          orderCount: current.orderCount + 1,
-          profileVersion: newer ? candidate : current.profileVersion,
-        };
-      },
+      () => contributionOf(event),
+      (current) => merge(current, contributionOf(event)),
     ),
   );
-
-/** A view together with the ids of the events already in it. */
-export interface Projection {
-  readonly view: O.Option<ClientView>;
-  readonly applied: ReadonlySet<string>;
-}
-
-export const emptyProjection: Projection = { view: O.none, applied: new Set() };
-
-/** Applies an event exactly once: a second delivery of the same event id changes nothing. */
-export const applyOnce = (projection: Projection, event: OrderPlaced): Projection => {
-  const id = event.eventId.toLowerCase();
-  if (projection.applied.has(id)) return projection;
-  return { view: O.some(apply(projection.view, event)), applied: new Set([...projection.applied, id]) };
-};
 
 // ---- GET /clients/{id_client} response (the original sample's shape) ----
 

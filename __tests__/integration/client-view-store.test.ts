@@ -118,7 +118,8 @@ describe("Redis client view store", () => {
     expect(E.isRight(view) && O.isSome(view.right) && [view.right.value.totalCents, view.right.value.orderCount]).toEqual([2_500, 1]);
   });
 
-  it("agrees with the domain reducer, including ties within one millisecond", async () => {
+  // The domain reducer is the reference: the script must build the view `apply` builds.
+  it("agrees with the domain reducer, the reference, including ties within one millisecond", async () => {
     const connection = redis.connect();
     const store = createClientViewStore(connection);
     const base = Date.UTC(2026, 2, 1);

@@ -1,18 +1,17 @@
 import fc from "fast-check";
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
-import {
-  type ClientView,
-  type Projection,
-  ClientViewResponse,
-  apply,
-  applyOnce,
-  emptyProjection,
-  viewToResponse,
-} from "../../domain/client-view";
+import { type ClientView, ClientViewResponse, apply, viewToResponse } from "../../domain/client-view";
 import { cents } from "../../domain/money";
 import { MAX_ID } from "../../domain/order";
 import { IsoInstant, type Uuid, OrderPlaced, orderPlaced } from "../../domain/outbox-event";
+
+/*
+ * The domain reducer is the reference for the read model: the Lua apply script
+ * (__tests__/integration/client-view-store.test.ts) and the rebuild's SQL aggregate
+ * (__tests__/integration/client-history.test.ts) are checked against it, and it is checked
+ * here against oracles written independently of it.
+ */
 
 // ---- generators ----
 
@@ -103,6 +102,26 @@ const distinctEvents = (options: { minLength?: number; maxLength?: number; maxTo
 const withPermutation = <A>(items: ReadonlyArray<A>): fc.Arbitrary<ReadonlyArray<A>> =>
   fc.shuffledSubarray([...items], { minLength: items.length, maxLength: items.length });
 
+// ---- exactly-once, as the test's model of the marker keys ----
+
+/**
+ * A view together with the ids of the events already in it: what the Redis adapter keeps as
+ * a hash and its applied-event markers. Production never folds in memory, so this lives here.
+ */
+interface Projection {
+  readonly view: O.Option<ClientView>;
+  readonly applied: ReadonlySet<string>;
+}
+
+const emptyProjection: Projection = { view: O.none, applied: new Set() };
+
+/** Applies an event exactly once: a second delivery of the same event id changes nothing. */
+const applyOnce = (projection: Projection, event: OrderPlaced): Projection => {
+  const id = event.eventId.toLowerCase();
+  if (projection.applied.has(id)) return projection;
+  return { view: O.some(apply(projection.view, event)), applied: new Set([...projection.applied, id]) };
+};
+
 // ---- folds ----
 
 const fold = (events: ReadonlyArray<OrderPlaced>): O.Option<ClientView> =>
@@ -133,7 +152,7 @@ const unitsText = (n: bigint): string => {
 
 // ---- properties ----
 
-describe("the client-view reducer (properties)", () => {
+describe("the domain reducer, the reference of the read model (properties)", () => {
   it("gives the same view whatever the delivery order", () => {
     fc.assert(
       fc.property(
@@ -273,7 +292,7 @@ const event = (eventId: string, occurredAt: string, totalCents: number, who = cl
 const A = "00000000-0000-4000-8000-00000000000a";
 const B = "00000000-0000-4000-8000-00000000000b";
 
-describe("the client-view reducer (examples)", () => {
+describe("the domain reducer, the reference of the read model (examples)", () => {
   it("sums the seed's two orders: 300000 + 150000 cents is a total of 4500", () => {
     const first = event(A, "2024-02-09T13:20:20.000Z", 300_000);
     const second = event(B, "2024-02-09T13:25:00.000Z", 150_000);

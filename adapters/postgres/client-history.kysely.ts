@@ -3,7 +3,7 @@ import type { ClientView } from "../../domain/client-view";
 import { cents } from "../../domain/money";
 import type { Database } from "./schema";
 
-export interface RebuiltView {
+interface RebuiltView {
   readonly view: ClientView;
   /** Events inside the redelivery window, to be marked applied so a late copy adds nothing. */
   readonly eventIds: ReadonlyArray<string>;
@@ -24,8 +24,13 @@ interface Row {
 /**
  * Every client view as the projector would build it, computed by ONE aggregate over the
  * command database (the source of truth), a page of clients at a time (keyset by id).
- * The profile is the client's current name and email, stamped with the latest order's
- * (placed_at, event_id), the same order the projector's last-writer-wins uses.
+ * The rule is the domain reducer's (`apply` in domain/client-view.ts, the reference the
+ * parity test in __tests__/integration/client-history.test.ts checks this query against),
+ * folded over every order at once: sum(total_cents), count(*), max(placed_at) in epoch
+ * seconds, and the profile stamped with the greatest (placed_at in ms, event_id), the same
+ * order as the domain's last-writer-wins. The profile is the client's current name and
+ * email: an event copies the client row as it was, and nothing in this system changes a
+ * client's row after its orders, so that is the latest event's profile too.
  */
 export const rebuildViews = async (
   db: Kysely<Database>,

@@ -1,7 +1,7 @@
 import * as O from "fp-ts/Option";
 import * as TE from "fp-ts/TaskEither";
 import type { Redis, Result } from "ioredis";
-import type { ClientView } from "../../domain/client-view";
+import { type ClientView, contributionOf } from "../../domain/client-view";
 import { REDELIVERY_WINDOW_SECONDS } from "../../domain/contracts";
 import { type DomainError, readModelUnavailable, unavailable } from "../../domain/errors";
 import { cents } from "../../domain/money";
@@ -41,8 +41,14 @@ const NO_GENERATION = "NOGENERATION";
  * Here the read and the write are one step, and the marker makes a redelivery a no-op.
  * Redis does not roll a failed script back, so every check happens before the first write
  * and the marker is written last: a script that fails leaves nothing, and the redelivery
- * applies the event in full. Profile fields are last-writer-wins by (occurred_at_ms,
- * event_id), compared numerically and then bytewise, exactly as the domain reducer does.
+ * applies the event in full.
+ *
+ * The rule is the domain reducer's (`apply` in domain/client-view.ts, the reference its
+ * parity test checks this script against): the arguments are the event's contribution as the
+ * domain computes it (`contributionOf`: the amount to add, the purchase instant, the profile
+ * and its version), and the script merges them as the domain's `merge` does: HINCRBY for the
+ * sums, a max for last_purchase, and last-writer-wins for the profile by (occurred_at_ms,
+ * event_id), compared numerically and then bytewise.
  *
  * Without a generation (KEYS[3]) the script writes nothing, not even the marker: the views
  * are gone or being rebuilt, and an event applied now would be lost (a wipe) or overwritten
@@ -50,7 +56,7 @@ const NO_GENERATION = "NOGENERATION";
  * once the rebuild has set a generation again.
  *
  * KEYS[1] view hash, KEYS[2] marker, KEYS[3] generation
- * ARGV: client_id, total_cents, placed_at, name, email, occurred_at_ms, event_id, ttl
+ * ARGV: client_id, total_cents, last_purchase, name, email, occurred_at_ms, event_id, ttl
  */
 const APPLY_SCRIPT = `
 if redis.call('EXISTS', KEYS[3]) == 0 then
@@ -124,7 +130,7 @@ declare module "ioredis" {
 }
 
 /** Registers the scripts on a connection (ioredis sends EVALSHA and falls back to EVAL). */
-export const defineScripts = (redis: Redis): Redis => {
+const defineScripts = (redis: Redis): Redis => {
   if (typeof redis.applyClientEvent !== "function") {
     redis.defineCommand("applyClientEvent", { numberOfKeys: 3, lua: APPLY_SCRIPT });
     redis.defineCommand("getClientView", { numberOfKeys: 2, lua: GET_SCRIPT });
@@ -160,7 +166,7 @@ const parseView = (clientId: ClientId, hash: Record<string, string>): O.Option<C
   });
 };
 
-export const viewToHash = (view: ClientView): ReadonlyArray<string | number> => [
+const viewToHash = (view: ClientView): ReadonlyArray<string | number> => [
   "client_id", view.clientId,
   "name", view.name,
   "email", view.email,
@@ -189,18 +195,18 @@ export const createClientViewStore = (connection: Redis): RedisClientViewStore =
   return {
     apply: (event: OrderPlaced) =>
       TE.tryCatch(async (): Promise<ApplyOutcome> => {
-        const { payload } = event;
+        const contribution = contributionOf(event);
         const applied = await redis.applyClientEvent(
-          viewKey(payload.clientId),
-          markerKey(payload.clientId, event.eventId),
+          viewKey(contribution.clientId),
+          markerKey(contribution.clientId, event.eventId),
           GENERATION_KEY,
-          payload.clientId,
-          payload.totalCents,
-          payload.placedAt,
-          payload.clientName,
-          payload.clientEmail,
-          Date.parse(event.occurredAt),
-          event.eventId.toLowerCase(),
+          contribution.clientId,
+          contribution.totalCents,
+          contribution.lastPurchase,
+          contribution.name,
+          contribution.email,
+          contribution.profileVersion.occurredAtMs,
+          contribution.profileVersion.eventId,
           APPLIED_MARKER_TTL_SECONDS,
         );
         return applied === 1 ? "applied" : "duplicate";
