@@ -1,19 +1,8 @@
 // A private moto_server on a free port of 127.0.0.1, for `terraform apply` and destroy.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
+import { freePort } from "../../../local/free-port";
 
 export interface Moto {
   readonly url: string;
