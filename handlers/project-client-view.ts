@@ -7,7 +7,7 @@ import { decodeOutboxEvent } from "../domain/outbox-event";
 import type { ClientViewStore } from "../domain/ports";
 import { logger } from "./support/logger";
 import { sharedRedis } from "./support/redis";
-import { CodedFailure, envelopeOf, sqsBatchHandler } from "./support/sqs-message";
+import { CodedFailure, domainFailure, envelopeOf, sqsBatchHandler } from "./support/sqs-message";
 
 export interface ProjectClientViewDeps {
   readonly views: ClientViewStore;
@@ -29,14 +29,10 @@ export const MAX_EVENT_AGE_MS = (APPLIED_MARKER_TTL_SECONDS - 24 * 60 * 60) * 10
  * applies the event once `reproject` has set a generation again. The failure log carries the
  * error's code as a field, which the read model's alarm counts.
  */
-const applyFailure = (error: DomainError): Error => {
-  if (error.code === "ReadModelUnavailable") {
-    return new CodedFailure(error.code, "ReadModelUnavailable: read model generation missing, waiting for a rebuild");
-  }
-  const cause = error.code === "Unavailable" ? error.cause : error;
-  const detail = error.code === "Unavailable" ? `${error.operation}: ${String(error.cause)}` : JSON.stringify(error);
-  return new CodedFailure(error.code, `${error.code}: ${detail}`, { cause });
-};
+const applyFailure = (error: DomainError, eventId: string): Error =>
+  error.code === "ReadModelUnavailable"
+    ? new CodedFailure(error.code, "ReadModelUnavailable: read model generation missing, waiting for a rebuild")
+    : domainFailure(error, `could not apply ${eventId}`);
 
 /**
  * SQS -> Redis read model, one message at a time with partial batch failures. Events of a
@@ -63,7 +59,7 @@ export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientVi
       throw new Error(`event ${envelope.eventId} is ${Math.round(age / 86_400_000)} days old, past the duplicate-detection window: run reproject`);
     }
     const outcome = await views.apply(event.right.value)();
-    if (isLeft(outcome)) throw applyFailure(outcome.left);
+    if (isLeft(outcome)) throw applyFailure(outcome.left, envelope.eventId);
     logger.debug("event projected", { eventId: envelope.eventId, outcome: outcome.right });
     return outcome.right;
   });

@@ -4,7 +4,7 @@ import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely"
 import type { OutboxJanitor } from "../domain/ports";
 import { sharedDb } from "./support/database";
 import { logger } from "./support/logger";
-import { envelopeOf, sqsBatchHandler } from "./support/sqs-message";
+import { domainFailure, envelopeOf, sqsBatchHandler } from "./support/sqs-message";
 
 export interface PurgeOutboxDeps {
   readonly janitor: OutboxJanitor;
@@ -15,7 +15,7 @@ export const makePurgeOutboxHandler = (deps: () => Promise<PurgeOutboxDeps>) =>
   sqsBatchHandler(async (record: SQSRecord): Promise<number> => {
     const envelope = envelopeOf(record);
     const deleted = await (await deps()).janitor.purge([envelope.eventId])();
-    if (isLeft(deleted)) throw new Error(`${deleted.left.code}: could not purge ${envelope.eventId}`);
+    if (isLeft(deleted)) throw domainFailure(deleted.left, `could not purge ${envelope.eventId}`);
     logger.debug("outbox row purged", { eventId: envelope.eventId, deleted: deleted.right });
     return deleted.right;
   });

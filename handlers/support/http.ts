@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from "aws-lambda";
 import * as E from "fp-ts/Either";
 import { isConnectivityError } from "../../adapters/connectivity";
 import type { DomainError, Issue } from "../../domain/errors";
-import { logger } from "./logger";
+import { asError, logger } from "./logger";
 
 /** Failures of the HTTP envelope itself, before the domain sees the request. */
 export type RequestError =
@@ -69,10 +69,10 @@ export const errorResponse = (error: HttpError, requestId: string): APIGatewayPr
       // A dependency that cannot be reached (database down or failing over, Redis away) is
       // worth a retry; anything else is a bug, and retrying it would only repeat it.
       if (isConnectivityError(error.cause)) {
-        logger.warn("dependency unreachable", { operation: error.operation, error: error.cause as Error, requestId });
+        logger.warn("dependency unreachable", { operation: error.operation, error: asError(error.cause, `${error.operation} failed`), requestId });
         return problem(503, error.code, "Service unavailable; retry shortly", { requestId }, RETRY_SOON);
       }
-      logger.error("request failed", { operation: error.operation, error: error.cause as Error, requestId });
+      logger.error("request failed", { operation: error.operation, error: asError(error.cause, `${error.operation} failed`), requestId });
       return problem(500, "InternalError", "Internal error", { requestId });
   }
 };

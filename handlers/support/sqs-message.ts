@@ -1,9 +1,10 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
+import type { DomainError } from "../../domain/errors";
 import { OutboxEnvelope } from "../../domain/outbox-event";
 import { toIssues } from "../../domain/validation";
-import { logger } from "./logger";
+import { asError, describeFailure, logger } from "./logger";
 
 /**
  * The OutboxEvent in an SQS message, delivered raw (RawMessageDelivery) or inside the SNS
@@ -40,6 +41,16 @@ export class CodedFailure extends Error {
   }
 }
 
+/**
+ * A domain failure as the error that fails a message, its code logged as a field; the
+ * failure itself is the `cause` (for `Unavailable`, the driver's error it carries), so the
+ * log and the dead letter's reason keep what actually went wrong.
+ */
+export const domainFailure = (error: DomainError, what: string): CodedFailure =>
+  error.code === "Unavailable"
+    ? new CodedFailure(error.code, `${error.code}: ${what} (${error.operation})`, { cause: error.cause })
+    : new CodedFailure(error.code, `${error.code}: ${what}`, { cause: error });
+
 const failureReasons = new WeakMap<SQSBatchResponse, ReadonlyMap<string, string>>();
 
 /**
@@ -52,8 +63,9 @@ export const failureReasonsOf = (response: SQSBatchResponse): ReadonlyMap<string
 /**
  * An SQS consumer that handles each message on its own and reports only the failed ones
  * (ReportBatchItemFailures), so one poison message does not fail its batch. Each failure
- * is logged once, with its message id and cause (and the code of a `CodedFailure`), so the
- * reason a message ends in the dead-letter queue is in the logs.
+ * is logged here and only here, once, with its message id, the error with its `cause` chain
+ * (and the code of a `CodedFailure`), so the reason a message ends in the dead-letter queue is
+ * in the logs; the record handlers throw and never log a failure themselves.
  */
 export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unknown>) => {
   const processor = new BatchProcessor(EventType.SQS);
@@ -65,10 +77,10 @@ export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unk
         try {
           return await handleRecord(record);
         } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
+          const reason = describeFailure(error);
           reasons.set(record.messageId, reason);
           const code = error instanceof CodedFailure ? { code: error.code } : {};
-          logger.error("message failed", { messageId: record.messageId, reason, ...code });
+          logger.error("message failed", { messageId: record.messageId, reason, ...code, error: asError(error, "message failed") });
           throw error;
         }
       },

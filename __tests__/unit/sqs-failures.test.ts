@@ -1,0 +1,127 @@
+import * as TE from "fp-ts/TaskEither";
+import { unavailable } from "../../domain/errors";
+import { cents } from "../../domain/money";
+import { orderPlaced, type Uuid } from "../../domain/outbox-event";
+import type { ClientViewStore, OutboxJanitor } from "../../domain/ports";
+import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
+import { makePurgeOutboxHandler } from "../../handlers/purge-outbox";
+import { errorResponse } from "../../handlers/support/http";
+import { logger } from "../../handlers/support/logger";
+import { failureReasonsOf } from "../../handlers/support/sqs-message";
+import { lambdaContext, sqsEvent, sqsRecord } from "../support/sqs";
+
+/** The JSON lines Powertools writes (ERROR to stderr, the rest to stdout) while `run` runs. */
+const logLines = async (run: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> => {
+  const written: string[] = [];
+  const capture = (chunk: unknown) => {
+    written.push(String(chunk));
+    return true;
+  };
+  const out = jest.spyOn(process.stdout, "write").mockImplementation(capture);
+  const err = jest.spyOn(process.stderr, "write").mockImplementation(capture);
+  logger.setLogLevel("DEBUG");
+  try {
+    await run();
+  } finally {
+    logger.setLogLevel("SILENT");
+    out.mockRestore();
+    err.mockRestore();
+  }
+  return written
+    .join("")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+};
+
+const eventFor = (n: number) =>
+  orderPlaced({
+    eventId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}` as Uuid,
+    orderId: `order-${n}`,
+    client: { id: 1, name: "Bob", email: "bob@anemailprovider.com" },
+    occurredAt: new Date(),
+    totalCents: cents(100),
+    items: [{ productId: 1, quantity: 1, unitPriceCents: cents(100) }],
+  });
+
+/** The driver's error a port wraps as `Unavailable`: what the logs must still show. */
+const driverError = () => Object.assign(new Error("connect ECONNREFUSED 10.0.0.5:5432"), { code: "ECONNREFUSED" });
+
+const failedLines = (lines: ReadonlyArray<Record<string, unknown>>) => lines.filter((line) => line.message === "message failed");
+
+describe("a purge that fails", () => {
+  const janitor = (failFor: ReadonlySet<string>): OutboxJanitor => ({
+    purge: (ids) => (ids.some((id) => failFor.has(id)) ? TE.left(unavailable("purge outbox")(driverError())) : TE.right(1)),
+  });
+
+  it("keeps the driver's error as the cause, in the log and in the reason", async () => {
+    const bad = eventFor(1);
+    const record = sqsRecord(JSON.stringify(bad));
+    const purge = makePurgeOutboxHandler(async () => ({ janitor: janitor(new Set([bad.eventId])) }));
+    let reason: string | undefined;
+    const lines = await logLines(async () => {
+      const response = await purge(sqsEvent([record]), lambdaContext());
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+      reason = failureReasonsOf(response).get(record.messageId);
+    });
+    expect(reason).toMatch(/^Unavailable: could not purge .*: caused by: connect ECONNREFUSED 10\.0\.0\.5:5432$/);
+    expect(failedLines(lines)).toEqual([
+      expect.objectContaining({
+        level: "ERROR",
+        messageId: record.messageId,
+        code: "Unavailable",
+        error: expect.objectContaining({
+          name: "CodedFailure",
+          cause: expect.objectContaining({ message: "connect ECONNREFUSED 10.0.0.5:5432", code: "ECONNREFUSED" }),
+        }),
+      }),
+    ]);
+  });
+
+  it("is logged exactly once per failed record, each with its message id, and the good ones not at all", async () => {
+    const [a, b, c] = [eventFor(2), eventFor(3), eventFor(4)];
+    const records = [sqsRecord(JSON.stringify(a)), sqsRecord(JSON.stringify(b)), sqsRecord("not json"), sqsRecord(JSON.stringify(c))];
+    const purge = makePurgeOutboxHandler(async () => ({ janitor: janitor(new Set([a.eventId, c.eventId])) }));
+    const lines = await logLines(() => purge(sqsEvent(records), lambdaContext()));
+    const failedIds = [records[0], records[2], records[3]].map((record) => record?.messageId);
+    // The processor runs the records concurrently: the lines come in any order.
+    expect(failedLines(lines).map((line) => line.messageId).sort()).toEqual(failedIds.sort());
+    expect(lines.filter((line) => line.level === "ERROR" || line.level === "WARN")).toHaveLength(3);
+  });
+});
+
+describe("a projection that fails", () => {
+  it("keeps the store's error as the cause instead of a string of it", async () => {
+    const event = eventFor(5);
+    const record = sqsRecord(JSON.stringify(event));
+    const views: ClientViewStore = {
+      apply: () => TE.left(unavailable("apply event")(driverError())),
+      get: () => TE.left(unavailable("get")(null)),
+    };
+    const project = makeProjectClientViewHandler(async () => ({ views }));
+    let reason: string | undefined;
+    const lines = await logLines(async () => {
+      reason = failureReasonsOf(await project(sqsEvent([record]), lambdaContext())).get(record.messageId);
+    });
+    expect(reason).toBe(`Unavailable: could not apply ${event.eventId} (apply event): caused by: connect ECONNREFUSED 10.0.0.5:5432`);
+    expect(failedLines(lines)).toEqual([
+      expect.objectContaining({
+        messageId: record.messageId,
+        code: "Unavailable",
+        error: expect.objectContaining({ cause: expect.objectContaining({ message: "connect ECONNREFUSED 10.0.0.5:5432" }) }),
+      }),
+    ]);
+  });
+});
+
+describe("an HTTP request that fails", () => {
+  it("logs the cause as it is, an Error or not", async () => {
+    const [fromError] = await logLines(async () => errorResponse(unavailable("place order")(new Error("injected")), "req-1"));
+    expect(fromError).toEqual(expect.objectContaining({ message: "request failed", error: expect.objectContaining({ message: "injected" }) }));
+
+    const [fromValue] = await logLines(async () => errorResponse(unavailable("place order")({ reason: "not an Error" }), "req-2"));
+    expect(fromValue).toEqual(
+      expect.objectContaining({ error: expect.objectContaining({ message: "place order failed", cause: { reason: "not an Error" } }) }),
+    );
+  });
+});
