@@ -18,8 +18,8 @@ import { Construct } from "constructs";
 import type { EnvironmentConfig } from "./config";
 import type { GeneratedSecret } from "./secrets";
 
-export const API_NAME = "OrdersAPI";
-export const STAGE_NAME = "prod";
+const API_NAME = "OrdersAPI";
+const STAGE_NAME = "prod";
 export const ADMIN_USER = "admin";
 /** API Gateway's account-wide CloudWatch logging role; the `cqrs-account` stack creates it. */
 export const API_GATEWAY_CLOUDWATCH_ROLE = "cqrs-apigateway-cloudwatch";

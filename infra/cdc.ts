@@ -53,7 +53,7 @@ export const TABLE_MAPPINGS = {
  * the CDC alarms (they treat silence as breaching), and resuming it replays from the slot.
  * Recoverable errors (a lost connection, a failover) are retried without limit.
  */
-export const TASK_SETTINGS = {
+const TASK_SETTINGS = {
   TargetMetadata: { SupportLobs: true, FullLobMode: false, LimitedSizeLobMode: true, LobMaxSize: 64 },
   // A Kinesis target has no table to prepare: the full load only sends the rows as `load` records.
   FullLoadSettings: { TargetTablePrepMode: "DO_NOTHING" },

@@ -23,7 +23,7 @@ const HTTPS_PORT = 443;
  * AWS APIs the functions and DMS call from inside the VPC (there is no NAT), reached through
  * interface endpoints; `lambda` is for reproject, which pauses the projection's event source mapping.
  */
-export const INTERFACE_ENDPOINTS = ["secretsmanager", "sqs", "kinesis-streams", "lambda"] as const;
+const INTERFACE_ENDPOINTS = ["secretsmanager", "sqs", "kinesis-streams", "lambda"] as const;
 
 export interface NetworkProps {
   readonly prefix: string;

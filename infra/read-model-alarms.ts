@@ -13,7 +13,7 @@ export const READ_MODEL_UNAVAILABLE_LOG = { field: "code", value: "ReadModelUnav
 /** CloudWatch Logs filter pattern for that line. */
 export const READ_MODEL_UNAVAILABLE_PATTERN = `{ $.${READ_MODEL_UNAVAILABLE_LOG.field} = "${READ_MODEL_UNAVAILABLE_LOG.value}" }`;
 
-export const READ_MODEL_UNAVAILABLE_METRIC = "ReadModelUnavailable";
+const READ_MODEL_UNAVAILABLE_METRIC = "ReadModelUnavailable";
 
 export interface ReadModelAlarmsProps {
   readonly prefix: string;

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent, APIGatewayProxyResult, APIGatewayRequestAuthorizerEvent } from "aws-lambda";
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayEventIdentity,
+  APIGatewayEventRequestContextWithAuthorizer,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+} from "aws-lambda";
 
 export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 export type Authorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
@@ -54,6 +61,25 @@ const matchRoute = <R extends { readonly method: string; readonly resource: stri
 const withoutStage = (path: string, stage: string): string =>
   path === `/${stage}` ? "/" : path.startsWith(`/${stage}/`) ? path.slice(stage.length + 1) : path;
 
+/** The caller as API Gateway describes it: no IAM, Cognito or API key behind a Basic-auth API. */
+const identityOf = (req: IncomingMessage): APIGatewayEventIdentity => ({
+  accessKey: null,
+  accountId: null,
+  apiKey: null,
+  apiKeyId: null,
+  caller: null,
+  clientCert: null,
+  cognitoAuthenticationProvider: null,
+  cognitoAuthenticationType: null,
+  cognitoIdentityId: null,
+  cognitoIdentityPoolId: null,
+  principalOrgId: null,
+  sourceIp: req.socket.remoteAddress ?? "127.0.0.1",
+  user: null,
+  userAgent: req.headers["user-agent"] ?? null,
+  userArn: null,
+});
+
 const send = (res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}) => {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
   res.end(body);
@@ -87,6 +113,21 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
       const url = new URL(req.url ?? "/", "http://localhost");
       const path = withoutStage(url.pathname, stage);
       const method = req.method ?? "GET";
+      /** The request context API Gateway gives the authorizer (without one) and the integration (with the principal). */
+      const requestContext = <A>(resource: string, authorizer: A): APIGatewayEventRequestContextWithAuthorizer<A> => ({
+        accountId: "000000000000",
+        apiId: "local",
+        authorizer,
+        protocol: "HTTP/1.1",
+        httpMethod: method,
+        identity: identityOf(req),
+        path: `/${stage}${path}`,
+        stage,
+        requestId,
+        requestTimeEpoch: Date.now(),
+        resourceId: "local",
+        resourcePath: resource,
+      });
       const headers = Object.fromEntries(
         Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(",") : (value ?? "")]),
       );
@@ -106,7 +147,7 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
             queryStringParameters: Object.fromEntries(url.searchParams),
             multiValueQueryStringParameters: {},
             stageVariables: {},
-            requestContext: { requestId, stage, httpMethod: method, resourcePath: resource } as never,
+            requestContext: requestContext(resource, undefined),
           });
         } catch {
           return 401;
@@ -152,20 +193,7 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
         stageVariables: null,
         body: body.length > 0 ? body.toString("utf8") : null,
         isBase64Encoded: false,
-        requestContext: {
-          accountId: "000000000000",
-          apiId: "local",
-          authorizer: { principalId: decision.principalId },
-          protocol: "HTTP/1.1",
-          httpMethod: method,
-          identity: { sourceIp: req.socket.remoteAddress ?? "127.0.0.1", userAgent: headers["user-agent"] ?? null } as never,
-          path: `/${stage}${path}`,
-          stage,
-          requestId,
-          requestTimeEpoch: Date.now(),
-          resourceId: "local",
-          resourcePath: found.route.resource,
-        },
+        requestContext: requestContext(found.route.resource, { principalId: decision.principalId }),
       };
       const result = await found.route.handler(event);
       send(res, result.statusCode, result.body, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])));

@@ -1,10 +1,12 @@
-import { Client } from "pg";
+import { isLeft } from "fp-ts/Either";
+import { Client, type ClientConfig } from "pg";
 import { PgoutputPlugin } from "pg-logical-replication";
 import type { Pgoutput } from "pg-logical-replication";
 import { OUTBOX_SCHEMA, OUTBOX_TABLE } from "../domain/contracts";
-import { dmsRecordForOutboxRow, type OutboxRowImage } from "../adapters/cdc/dms-record-render";
+import { type DmsChangeMeta, dmsRecordForOutboxRow, type OutboxRowImage } from "../adapters/cdc/dms-record-render";
 import { CommitTracker, formatLsn, parseLsn, Ticket, type Lsn } from "./acknowledgement";
 import type { StreamRecord } from "./pipe";
+import { decodeWalOutboxKey, decodeWalOutboxRow } from "./wal-row";
 
 export interface LogTailerOptions {
   readonly connectionString: string;
@@ -76,6 +78,22 @@ const statusUpdate = (confirmed: Lsn, replyRequested: boolean): Buffer => {
   message.writeUInt8(replyRequested ? 1 : 0, 33);
   return message;
 };
+
+/**
+ * A change whose row is not an outbox row (the table changed under the tailer): handed on
+ * with the columns as they came, in DMS's envelope, as DMS would write it. The enrichment
+ * quarantines such an insert with its reason (and skips a delete, as it skips every delete):
+ * never dropped unseen, and it does not block the stream.
+ */
+const undecodedRecord = (row: unknown, operation: "insert" | "delete", meta: DmsChangeMeta): StreamRecord => {
+  const { metadata } = dmsRecordForOutboxRow({ id: "" }, "delete", meta);
+  const aggregate = (row as { aggregate_id?: unknown; id?: unknown } | null | undefined) ?? {};
+  return { data: { data: row, metadata: { ...metadata, operation } }, partitionKey: String(aggregate.aggregate_id ?? aggregate.id ?? "") };
+};
+
+/** pg's connection, which its types leave out: a replication client reads and writes COPY data on it. */
+const replicationConnectionOf = (client: Client): ReplicationConnection =>
+  (client as unknown as { connection: ReplicationConnection }).connection;
 
 const withClient = async <T>(connectionString: string, work: (client: Client) => Promise<T>): Promise<T> => {
   const client = new Client({ connectionString });
@@ -308,10 +326,12 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
 
   /** One replication connection, until it ends. Resolves or rejects when it closes. */
   const stream = async (onStreaming: () => void): Promise<void> => {
-    const client = new Client({ connectionString: options.connectionString, replication: "database" } as never);
+    // pg supports `replication` (a walsender connection), its types do not list it.
+    const config: ClientConfig & { readonly replication: "database" } = { connectionString: options.connectionString, replication: "database" };
+    const client = new Client(config);
     client.on("error", (error: Error) => stopping || log(`replication connection: ${error.message}`));
     await client.connect();
-    const connection = (client as unknown as { connection: ReplicationConnection }).connection;
+    const connection = replicationConnectionOf(client);
     const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publicationName] });
     let transaction: { xid: number; commitTime: Date; records: StreamRecord[] } | undefined;
     let paused = false;
@@ -341,12 +361,23 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
             streamPosition: lsn,
           };
           if (message.tag === "insert") {
-            const row = message.new as OutboxRowImage;
-            transaction.records.push({ data: dmsRecordForOutboxRow(row, "insert", meta), partitionKey: row.aggregate_id });
+            const row = decodeWalOutboxRow(message.new);
+            if (isLeft(row)) {
+              log(`log tailer: an outbox insert at ${lsn} is not an outbox row (${row.left}); the enrichment will quarantine it`);
+              transaction.records.push(undecodedRecord(message.new, "insert", meta));
+            } else {
+              transaction.records.push({ data: dmsRecordForOutboxRow(row.right, "insert", meta), partitionKey: row.right.aggregate_id });
+            }
           } else {
-            const id = String((message.key ?? message.old ?? {}).id);
-            // A delete carries only the key; DMS falls back to it for the partition key.
-            transaction.records.push({ data: dmsRecordForOutboxRow({ id }, "delete", meta), partitionKey: id });
+            const raw = message.key ?? message.old;
+            const key = decodeWalOutboxKey(raw);
+            if (isLeft(key)) {
+              log(`log tailer: an outbox delete at ${lsn} carries no outbox key (${key.left}); passed on as it came`);
+              transaction.records.push(undecodedRecord(raw, "delete", meta));
+            } else {
+              // A delete carries only the key; DMS falls back to it for the partition key.
+              transaction.records.push({ data: dmsRecordForOutboxRow(key.right, "delete", meta), partitionKey: key.right.id });
+            }
           }
           return;
         }
@@ -420,7 +451,7 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
   function interrupt(reason: string): void {
     if (current === undefined || stopping) return;
     log(`log tailer: dropping the replication connection (${reason}); it resumes from the slot`);
-    (current.client as unknown as { connection: ReplicationConnection }).connection.stream.destroy();
+    replicationConnectionOf(current.client).stream.destroy();
   }
 
   const firstTry = Date.now();

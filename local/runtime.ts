@@ -1,14 +1,14 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
-import type { SQSEvent } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { isRight } from "fp-ts/Either";
 import { isSome } from "fp-ts/Option";
-import { Redis } from "ioredis";
 import { sql } from "kysely";
 import { MAX_RECEIVE_COUNT } from "../domain/contracts";
 import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely";
 import { createDb, createPool } from "../adapters/postgres/pool";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
+import { connectRedis } from "../adapters/redis/connection";
 import { type Credentials, makeAuthorizer } from "../handlers/authorizer";
 import { makeEnrichOutboxHandler } from "../handlers/enrich-outbox";
 import { makeGetClientHandler } from "../handlers/get-client";
@@ -92,12 +92,37 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-const lambdaContext = (name: string) =>
-  ({
-    functionName: name,
-    awsRequestId: randomUUID(),
-    getRemainingTimeInMillis: () => 30_000,
-  }) as never;
+const notOnLambda = (what: string) => () => {
+  throw new Error(`${what} is a callback-style Lambda API; the handlers return promises`);
+};
+
+/** What Lambda passes a consumer: the handlers read the request id and the remaining time. */
+const lambdaContext = (name: string): Context => ({
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: name,
+  functionVersion: "$LATEST",
+  invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
+  memoryLimitInMB: "256",
+  awsRequestId: randomUUID(),
+  logGroupName: `/aws/lambda/${name}`,
+  logStreamName: "local",
+  getRemainingTimeInMillis: () => 30_000,
+  done: notOnLambda("context.done"),
+  fail: notOnLambda("context.fail"),
+  succeed: notOnLambda("context.succeed"),
+});
+
+/** The local Redis, with `keyPrefix` (tests share one server) as ioredis reads it from a URL. */
+const redisUrlWithPrefix = (url: string, keyPrefix: string | undefined): string => {
+  if (keyPrefix === undefined || keyPrefix === "") return url;
+  const withPrefix = new URL(url);
+  withPrefix.searchParams.set("keyPrefix", keyPrefix);
+  return withPrefix.toString();
+};
+
+const noSecrets = async (secretId: string): Promise<never> => {
+  throw new Error(`the local runtime reads no secrets (asked for ${secretId})`);
+};
 
 const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -137,10 +162,14 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
   const log = options.log ?? (() => undefined);
   const stops: Array<() => Promise<void>> = [];
   let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
+  let stopped: Promise<void> | undefined;
+  /** Runs the steps once, last started first; every call waits for that one run. */
+  const stop = (): Promise<void> => {
     stopping = true;
-    for (const step of stops.reverse()) await step().catch((error: unknown) => log(`stop: ${String(error)}`));
+    stopped ??= (async () => {
+      for (const step of [...stops].reverse()) await step().catch((error: unknown) => log(`stop: ${String(error)}`));
+    })();
+    return stopped;
   };
   const startedAt = new Date().toISOString();
   try {
@@ -148,16 +177,18 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     stops.push(async () => lock.release());
     if (lock.previousOwnerDied) log("the previous runtime in this data folder did not stop cleanly: reclaiming its servers");
 
-    const postgres = options.databaseUrl
-      ? undefined
-      : await startEmbeddedPostgres({ dataDir: join(options.dataDir, "postgres"), reclaimOrphan: lock.previousOwnerDied });
-    if (postgres) stops.push(() => postgres.stop());
-    const databaseUrl = options.databaseUrl ?? (postgres as { url: string }).url;
-    const redisServer = options.redisUrl
-      ? undefined
-      : await startRedisServer({ dataDir: join(options.dataDir, "redis"), reclaimOrphan: lock.previousOwnerDied });
-    if (redisServer) stops.push(() => redisServer.stop());
-    const redisUrl = options.redisUrl ?? (redisServer as { url: string }).url;
+    let databaseUrl = options.databaseUrl;
+    if (!databaseUrl) {
+      const postgres = await startEmbeddedPostgres({ dataDir: join(options.dataDir, "postgres"), reclaimOrphan: lock.previousOwnerDied });
+      stops.push(() => postgres.stop());
+      databaseUrl = postgres.url;
+    }
+    let redisUrl = options.redisUrl;
+    if (!redisUrl) {
+      const redisServer = await startRedisServer({ dataDir: join(options.dataDir, "redis"), reclaimOrphan: lock.previousOwnerDied });
+      stops.push(() => redisServer.stop());
+      redisUrl = redisServer.url;
+    }
 
     const db = createDb(
       createPool({
@@ -173,14 +204,9 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     await ensureRuntimeSchema(db);
     log(`database ready (${migrated.migrations.length} migration(s) applied, seed +${migrated.productsInserted} products +${migrated.clientsInserted} clients)`);
 
-    const redis = new Redis(redisUrl, {
-      keyPrefix: options.redisKeyPrefix ?? "",
-      // A paused or hung Redis fails commands fast instead of queueing them; the queues retry.
-      commandTimeout: 2_000,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2_000,
-      retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
-    });
+    // The Lambdas' connection (command timeout, auto-pipelining): a paused or hung Redis fails
+    // commands fast instead of queueing them, and the queues retry.
+    const redis = await connectRedis({ kind: "url", url: redisUrlWithPrefix(redisUrl, options.redisKeyPrefix) }, noSecrets);
     let redisErrors = 0;
     redis.on("error", (error: Error) => {
       redisErrors += 1;
@@ -236,7 +262,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
 
     /** Runs a batch handler and passes on why each failed message failed. */
     const consumer =
-      (name: string, handler: (event: SQSEvent, context: never) => Promise<LocalBatchResponse>) =>
+      (name: string, handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>) =>
       async (event: SQSEvent): Promise<LocalBatchResponse> => {
         const response = await handler(event, lambdaContext(name));
         return { ...response, reasons: failureReasonsOf(response) };
@@ -381,8 +407,8 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     stops.push(
       () =>
         new Promise<void>((resolve) => {
+          // close() also closes the idle keep-alive connections (Node 19+); busy ones finish first.
           gateway.server.close(() => resolve());
-          gateway.server.closeIdleConnections();
         }),
     );
     const healthUrl = `${gateway.url}/_local/health`;

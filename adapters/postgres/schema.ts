@@ -1,4 +1,4 @@
-import type { ColumnType, Insertable, Selectable } from "kysely";
+import type { ColumnType, Selectable } from "kysely";
 
 /**
  * Kysely table types of the command database. Money columns are `bigint` cents; the pool's
@@ -54,5 +54,3 @@ export interface Database {
 }
 
 export type OrderRow = Selectable<OrderTable>;
-export type NewOrderItemRow = Insertable<OrderItemTable>;
-export type OutboxRow = Selectable<OutboxTable>;

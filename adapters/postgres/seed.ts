@@ -2,13 +2,13 @@ import type { Kysely } from "kysely";
 import type { Database } from "./schema";
 
 /** The original sample's catalog and clients. Prices in cents. */
-export const SEED_PRODUCTS = [
+const SEED_PRODUCTS = [
   { id: 1, name: "Computer", price_cents: 150_000 },
   { id: 2, name: "Phone", price_cents: 50_000 },
   { id: 3, name: "TV", price_cents: 100_000 },
 ] as const;
 
-export const SEED_CLIENTS = [
+const SEED_CLIENTS = [
   { id: 1, name: "Bob", email: "bob@anemailprovider.com" },
   { id: 2, name: "Alice", email: "alice@anemailprovider.com" },
   { id: 3, name: "John", email: "john@anemailprovider.com" },
