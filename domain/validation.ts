@@ -76,13 +76,34 @@ export const boundedArray = <C extends t.Mixed>(
   );
 };
 
-const typeOfValue = (u: unknown): string => (u === null ? "null" : Array.isArray(u) ? "array" : typeof u);
+const MAX_PREVIEW = 80;
 
+/** A short rendering of a value for a reason: enough to recognise it, never the whole record. */
+export const preview = (value: unknown): string => {
+  if (value === undefined) return "nothing";
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > MAX_PREVIEW ? `${text.slice(0, MAX_PREVIEW)}...` : text;
+};
+
+const isCombinator = (type: t.Decoder<unknown, unknown> | undefined): boolean => {
+  const tag = (type as { readonly _tag?: string } | undefined)?._tag;
+  return tag === "UnionType" || tag === "IntersectionType";
+};
+
+/** The offending field of the decoded value; union and intersection members add no segment. */
 const pathOf = (context: t.Context): string => {
-  // An entry is an index only when its parent is an array: a key "0" of an object is a field.
+  // context[i] is the parent of the entry at i + 1. An entry is an index only when its
+  // parent is an array: a key "0" of an object is a field.
   const path = context
     .slice(1)
-    .map((entry, i) => (Array.isArray(context[i]?.actual) ? `[${entry.key}]` : `.${entry.key}`))
+    .map((entry, i) => ({ entry, parent: context[i] }))
+    .filter(({ parent }) => !isCombinator(parent?.type))
+    .map(({ entry, parent }) => (Array.isArray(parent?.actual) ? `[${entry.key}]` : `.${entry.key}`))
     .join("")
     .replace(/^\./, "");
   return path === "" ? "$" : path;
@@ -99,20 +120,22 @@ const ISSUE_CODES: ReadonlyArray<IssueCode> = [
   "unknown_field",
 ];
 
+/**
+ * A codec's own message is kept as the codec wrote it (`out_of_range: expected ...`, or a
+ * message of an adapter's codec that names no code, which counts as `invalid_type`); a key
+ * that is missing reads `missing`; io-ts's own failures read `expected <type>, got <value>`.
+ */
 const toIssue = (error: t.ValidationError): Issue => {
   const path = pathOf(error.context);
   const separator = error.message?.indexOf(": ") ?? -1;
-  const code = error.message?.slice(0, separator) as IssueCode | undefined;
+  const prefix = error.message?.slice(0, separator) as IssueCode | undefined;
+  const code = prefix !== undefined && ISSUE_CODES.includes(prefix) ? prefix : undefined;
   // A missing key reaches the field's codec as `undefined`, which our codecs report as a
   // type error; it is a missing field (an unknown key is reported whatever its value).
-  if (error.value === undefined && code !== "unknown_field") {
-    return { path, code: "required", message: `${path} is required` };
-  }
-  if (error.message !== undefined && code !== undefined && ISSUE_CODES.includes(code)) {
-    return { path, code, message: error.message.slice(separator + 2) };
-  }
+  if (error.value === undefined && code !== "unknown_field") return { path, code: "required", message: "missing" };
+  if (error.message !== undefined) return { path, code: code ?? "invalid_type", message: error.message };
   const expected = error.context[error.context.length - 1]?.type.name ?? "a value";
-  return { path, code: "invalid_type", message: `expected ${expected}, got ${typeOfValue(error.value)}` };
+  return { path, code: "invalid_type", message: `expected ${expected}, got ${preview(error.value)}` };
 };
 
 /** Every problem once, in input order. */
@@ -125,6 +148,17 @@ export const toIssues = (errors: t.Errors): ReadonlyArray<Issue> => {
     return true;
   });
 };
+
+/**
+ * The one-line rendering of decode errors that every log, quarantine reason and dead-letter
+ * reason uses, e.g. `data.event_type: expected string, got null; data.id: missing`: each
+ * issue as `path: message` (the message alone at the root), so the same bad input reads
+ * the same wherever it is refused.
+ */
+export const reasonOf = (errors: t.Errors): string =>
+  toIssues(errors)
+    .map((issue) => (issue.path === "$" ? issue.message : `${issue.path}: ${issue.message}`))
+    .join("; ");
 
 export const decodeWith =
   <A>(codec: t.Decoder<unknown, A>) =>
