@@ -10,7 +10,9 @@ import { freshDatabase, type TestDatabase } from "../support/database";
 /**
  * Orders committed while the pipeline is down are not lost: the replication slot keeps
  * their WAL, and the next start delivers them (the purge of their outbox rows proves they
- * went through the whole fan-out), with totals exact despite the replay.
+ * went through the whole fan-out), with totals exact despite the replay. The stream, not a
+ * rebuild, brings the totals: a rebuild from PostgreSQL would restore them too, so the test
+ * also checks that the read model kept its generation and that no rebuild ran.
  */
 let database: TestDatabase;
 const dataDir = mkdtempSync(join(tmpdir(), "cqrs-restart-"));
@@ -38,6 +40,18 @@ const eventually = async (check: () => Promise<boolean>): Promise<boolean> => {
   return true;
 };
 
+interface ReadModelHealth {
+  readonly generation: string | null;
+  readonly rebuilds: number;
+  readonly lastRebuild: unknown;
+}
+
+/** The read model's part of `GET /_local/health`, as an operator sees it. */
+const readModelOf = async (runtime: LocalRuntime): Promise<ReadModelHealth> => {
+  const response = await fetch(runtime.healthUrl);
+  return ((await response.json()) as { readModel: ReadModelHealth }).readModel;
+};
+
 const clientTotal = async (runtime: LocalRuntime, id: number): Promise<unknown> => {
   const response = await fetch(`${runtime.url}/clients/${id}`, { headers: { authorization: auth } });
   return response.status === 200 ? ((await response.json()) as { total: number }).total : response.status;
@@ -61,6 +75,8 @@ it("delivers, after a restart, the orders committed while the pipeline was down"
   });
   expect(placed.status).toBe(200);
   expect(await eventually(async () => (await clientTotal(first, 3)) === 1000)).toBe(true);
+  const { generation } = await readModelOf(first);
+  expect(generation).toEqual(expect.any(String));
   await first.stop();
 
   // The pipeline is down; the order service (another process on AWS) goes on taking orders.
@@ -73,8 +89,10 @@ it("delivers, after a restart, the orders committed while the pipeline was down"
   const second = await start();
   try {
     expect(await eventually(async () => (await database.counts()).outbox === 0)).toBe(true);
-    expect(await clientTotal(second, 3)).toBe(1000 + 5 * 500);
+    expect(await eventually(async () => (await clientTotal(second, 3)) === 1000 + 5 * 500)).toBe(true);
     expect((await second.health()).queues.projection.deadLetters).toBe(0);
+    // Delivered by the stream: the views the first runtime built are the ones updated.
+    expect(await readModelOf(second)).toEqual({ generation, rebuilds: 0, lastRebuild: null });
   } finally {
     await second.stop();
   }

@@ -37,7 +37,18 @@ describe("stacks", () => {
   });
 
   it("sets API Gateway's account settings in the environments' region (they are per region)", () => {
-    for (const environment of Object.values(ENVIRONMENTS)) expect(environment.region).toBe(ACCOUNT.region);
+    const account = stacks.get(ACCOUNT_STACK);
+    // One account-wide setting, made by the account stack alone, with the region of its provider.
+    expect(Object.keys(account?.resource?.aws_api_gateway_account ?? {})).toHaveLength(1);
+    const accountRegions = (account?.provider.aws ?? []).map((provider) => provider.region);
+    expect(accountRegions).toHaveLength(1);
+    for (const environment of Object.values(ENVIRONMENTS)) {
+      const stack = stacks.get(stackName(environment.name));
+      expect(stack?.resource?.aws_api_gateway_account).toBeUndefined();
+      // Every API of the environment lives in the region whose settings the account stack made.
+      expect(Object.keys(stack?.resource?.aws_api_gateway_rest_api ?? {}).length).toBeGreaterThan(0);
+      expect((stack?.provider.aws ?? []).map((provider) => provider.region)).toEqual(accountRegions);
+    }
   });
 
   it.each(Object.values(ENVIRONMENTS))("keeps $name state in S3: encrypted, one key per stack, S3-native locking", (environment) => {
