@@ -2,6 +2,7 @@ import fc from "fast-check";
 import * as E from "fp-ts/Either";
 import { parseTimestamptz } from "../../adapters/cdc/dms-record";
 import { createMemoryQuarantine } from "../../adapters/quarantine/memory-quarantine";
+import { IsoInstant } from "../../domain/outbox-event";
 
 describe("parseTimestamptz: an outbox occurred_at as an ISO instant at millisecond precision", () => {
   it.each([
@@ -37,6 +38,16 @@ describe("parseTimestamptz: an outbox occurred_at as an ISO instant at milliseco
   ])("refuses %s", (_case, text, reason) => {
     const result = parseTimestamptz(text);
     expect(E.isLeft(result) && result.left).toMatch(reason);
+  });
+
+  it("finds a date real exactly when the domain's IsoInstant does: one calendar check", () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, "0");
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9999 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }), (y, mo, d) => {
+        const date = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}`;
+        expect(E.isRight(parseTimestamptz(`${date} 12:00:00+00`))).toBe(IsoInstant.is(`${date}T12:00:00Z`));
+      }),
+    );
   });
 
   it("agrees with Date.parse on every ISO instant with a Z, whatever its fraction", () => {

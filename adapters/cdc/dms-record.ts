@@ -4,7 +4,6 @@ import * as O from "fp-ts/Option";
 import * as t from "io-ts";
 import { IsoInstant, OutboxEnvelope, Uuid } from "../../domain/outbox-event";
 import { OUTBOX_SCHEMA, OUTBOX_TABLE } from "../../domain/contracts";
-import { boundedInt } from "../../domain/validation";
 import { preview, reasonOf } from "./decode-reason";
 
 /**
@@ -75,7 +74,8 @@ export const decodeDmsRecord = (record: unknown): E.Either<string, DmsRecord> =>
 
 // ---- column codecs: what DMS does to the outbox's PostgreSQL types ----
 
-const PositiveInt = boundedInt("PositiveInt", 1, Number.MAX_SAFE_INTEGER);
+/** The envelope's own codec for the version, so a column accepts exactly what the envelope does. */
+const PositiveInt = OutboxEnvelope.type.props.eventVersion;
 
 /** `integer` columns are numbers, but a numeric string (e.g. from a text-typed mapping) is the same value. */
 const EventVersion = new t.Type<number, number, unknown>(
@@ -112,26 +112,24 @@ const TIMESTAMPTZ =
  * historic `+05:53:28` offsets); no offset is read as UTC, the zone DMS and our tailer
  * render instants in.
  * Sub-millisecond digits are truncated, as `Date` does. Pure: no clock, no locale.
+ * Only the PostgreSQL spellings are read here; whether the date exists is the domain's one
+ * calendar check (`IsoInstant`), asked about the local date and time written as ISO-8601.
  */
 export const parseTimestamptz = (text: string): E.Either<string, IsoInstant> => {
   const m = TIMESTAMPTZ.exec(text);
   if (m === null) return E.left(`expected an ISO-8601 or PostgreSQL timestamp, got ${preview(text)}`);
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const millis = Number((m[7] ?? "").padEnd(3, "0").slice(0, 3));
+  const [year, month, day, hour, minute, second] = m.slice(1, 7) as [string, string, string, string, string, string];
+  const millis = (m[7] ?? "").padEnd(3, "0").slice(0, 3);
   const sign = m[9] === "-" ? -1 : 1;
   const [offsetH, offsetM, offsetS] = [m[10], m[11], m[12]].map((part) => Number(part ?? "0")) as [number, number, number];
-  if (hour > 23 || minute > 59 || second > 59 || offsetH > 15 || offsetM > 59 || offsetS > 59) {
+  if (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59 || offsetH > 15 || offsetM > 59 || offsetS > 59) {
     return E.left(`not a valid time of day or offset: ${preview(text)}`);
   }
-  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0..99 to 1900..1999.
-  const local = new Date(0);
-  local.setUTCFullYear(year, month - 1, day);
-  if (local.getUTCFullYear() !== year || local.getUTCMonth() !== month - 1 || local.getUTCDate() !== day) {
-    return E.left(`not a valid calendar date: ${preview(text)}`);
-  }
-  local.setUTCHours(hour, minute, second, millis);
+  // The time of day is valid, so a refusal can only be the date (2024-02-30, month 13).
+  const local = `${year}-${month}-${day}T${hour}:${minute}:${second}.${millis}Z`;
+  if (!IsoInstant.is(local)) return E.left(`not a valid calendar date: ${preview(text)}`);
   const offsetMs = sign * ((offsetH * 60 + offsetM) * 60 + offsetS) * 1000;
-  const iso = new Date(local.getTime() - offsetMs).toISOString();
+  const iso = new Date(Date.parse(local) - offsetMs).toISOString();
   return IsoInstant.is(iso) ? E.right(iso) : E.left(`instant out of range: ${preview(text)}`);
 };
 
