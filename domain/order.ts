@@ -1,5 +1,6 @@
 import * as E from "fp-ts/Either";
-import type { ReadonlyNonEmptyArray } from "fp-ts/ReadonlyNonEmptyArray";
+import * as RNEA from "fp-ts/ReadonlyNonEmptyArray";
+import { pipe } from "fp-ts/function";
 import type * as t from "io-ts";
 import { type DomainError, type Issue, productNotFound, validationFailed } from "./errors";
 import { type Cents, multiplyCents, sumCents } from "./money";
@@ -48,7 +49,7 @@ export interface OrderLine {
 /** A validated request to place an order. */
 export interface PlaceOrderCommand {
   readonly clientId: ClientId;
-  readonly lines: ReadonlyNonEmptyArray<OrderLine>;
+  readonly lines: RNEA.ReadonlyNonEmptyArray<OrderLine>;
 }
 
 /**
@@ -88,7 +89,10 @@ export const decodePlaceOrder = (input: unknown): E.Either<DomainError, PlaceOrd
   const body = decoded.right;
   return E.right({
     clientId: body.id_client,
-    lines: body.products.map((line) => ({ productId: line.id_product, quantity: line.quantity })) as unknown as ReadonlyNonEmptyArray<OrderLine>,
+    lines: pipe(
+      body.products,
+      RNEA.map((line): OrderLine => ({ productId: line.id_product, quantity: line.quantity })),
+    ),
   });
 };
 
@@ -101,7 +105,7 @@ export interface PricedLine extends OrderLine {
 
 export interface PricedOrder {
   readonly clientId: ClientId;
-  readonly lines: ReadonlyNonEmptyArray<PricedLine>;
+  readonly lines: RNEA.ReadonlyNonEmptyArray<PricedLine>;
   readonly totalCents: Cents;
 }
 
@@ -113,9 +117,12 @@ export const priceOrder = (
   const byId = new Map(catalog.map((product) => [product.id, product]));
   const missing = command.lines.filter((line) => !byId.has(line.productId)).map((line) => line.productId);
   if (missing.length > 0) return E.left(productNotFound(missing));
-  const lines = command.lines.map((line) => {
-    const unitPriceCents = (byId.get(line.productId) as Product).priceCents;
-    return { ...line, unitPriceCents, lineTotalCents: multiplyCents(unitPriceCents, line.quantity) };
-  }) as unknown as ReadonlyNonEmptyArray<PricedLine>;
+  const lines = pipe(
+    command.lines,
+    RNEA.map((line): PricedLine => {
+      const unitPriceCents = (byId.get(line.productId) as Product).priceCents;
+      return { ...line, unitPriceCents, lineTotalCents: multiplyCents(unitPriceCents, line.quantity) };
+    }),
+  );
   return E.right({ clientId: command.clientId, lines, totalCents: sumCents(lines.map((l) => l.lineTotalCents)) });
 };

@@ -1,4 +1,6 @@
 import * as E from "fp-ts/Either";
+import * as RA from "fp-ts/ReadonlyArray";
+import type { ReadonlyNonEmptyArray } from "fp-ts/ReadonlyNonEmptyArray";
 import { pipe } from "fp-ts/function";
 import * as t from "io-ts";
 import type { Issue, IssueCode } from "./errors";
@@ -55,22 +57,31 @@ export const strictType = <P extends t.Props>(props: P, name: string): t.Type<t.
   );
 };
 
-/** An array of `item` with `min`..`max` elements; element problems are all reported. */
+/**
+ * An array of `item` with `min`..`max` elements, `min` at least 1, so what it decodes is
+ * non-empty by its type; element problems are all reported.
+ */
 export const boundedArray = <C extends t.Mixed>(
   item: C,
   min: number,
   max: number,
   name: string,
-): t.Type<ReadonlyArray<t.TypeOf<C>>, ReadonlyArray<t.OutputOf<C>>, unknown> => {
+): t.Type<ReadonlyNonEmptyArray<t.TypeOf<C>>, ReadonlyArray<t.OutputOf<C>>, unknown> => {
+  if (!(Number.isInteger(min) && min >= 1 && min <= max)) throw new RangeError(`${name}: bounds ${min}..${max} allow no non-empty array`);
   const base = t.readonlyArray(item);
   return new t.Type(
     name,
-    (u): u is ReadonlyArray<t.TypeOf<C>> => base.is(u) && u.length >= min && u.length <= max,
+    (u): u is ReadonlyNonEmptyArray<t.TypeOf<C>> => base.is(u) && u.length >= min && u.length <= max,
     (u, c) => {
       if (!Array.isArray(u)) return fail(u, c, "invalid_type", "expected a JSON array");
       if (u.length < min) return fail(u, c, "empty", `expected at least ${min} element(s)`);
       if (u.length > max) return fail(u, c, "too_many", `expected at most ${max} elements, got ${u.length}`);
-      return base.validate(u, c);
+      // The second `empty` is never reached (the length is checked above); it lets the type
+      // say non-empty without a cast.
+      return pipe(
+        base.validate(u, c),
+        E.chain((items) => (RA.isNonEmpty(items) ? t.success(items) : fail(u, c, "empty", `expected at least ${min} element(s)`))),
+      );
     },
     base.encode,
   );
