@@ -7,6 +7,7 @@ import { outboxEventFromDmsRecord } from "../adapters/cdc/dms-record";
 import { jsonFromKinesisRecord, sequenceNumberOf } from "../adapters/cdc/kinesis-record";
 import type { OutboxEnvelope } from "../domain/outbox-event";
 import type { Quarantine, QuarantinedRecord } from "../domain/ports";
+import { configuredEntry, once } from "./support/configuration";
 import { logger } from "./support/logger";
 
 export interface EnrichOutboxDeps {
@@ -74,24 +75,24 @@ export const makeEnrichOutboxHandler =
   };
 
 /**
- * Read once at cold start. Checked at the first invocation, not only when a bad record
- * shows up, so a missing setting fails the first batch loudly instead of hiding until the
- * day it matters.
+ * Read once, when the module loads (cold start). Checked before the first batch, not only
+ * when a bad record shows up, so a missing setting fails loudly instead of hiding until the
+ * day it matters: inside Lambda it fails the init phase (see `configuredEntry`).
  */
 const QUARANTINE_QUEUE_URL = process.env.QUARANTINE_QUEUE_URL;
 
-let bound: ReturnType<typeof makeEnrichOutboxHandler> | undefined;
-
-const productionHandler = (): ReturnType<typeof makeEnrichOutboxHandler> => {
-  if (bound !== undefined) return bound;
+const quarantineQueueUrl = once((): string => {
   if (QUARANTINE_QUEUE_URL === undefined || QUARANTINE_QUEUE_URL === "") {
     throw new Error("QUARANTINE_QUEUE_URL is not set: undecodable records would have nowhere to go");
   }
-  bound = makeEnrichOutboxHandler({
-    quarantine: createSqsQuarantine(new SQSClient({}), QUARANTINE_QUEUE_URL, { now: () => new Date() }),
-  });
-  return bound;
-};
+  return QUARANTINE_QUEUE_URL;
+});
+
+const productionHandler = once(() =>
+  makeEnrichOutboxHandler({
+    quarantine: createSqsQuarantine(new SQSClient({}), quarantineQueueUrl(), { now: () => new Date() }),
+  }),
+);
 
 /** Lambda entry point (EventBridge Pipes enrichment of the Kinesis source). */
-export const handler = async (records: unknown): Promise<OutboxEnvelope[]> => productionHandler()(records);
+export const handler = configuredEntry([quarantineQueueUrl], async (records: unknown): Promise<OutboxEnvelope[]> => productionHandler()(records));

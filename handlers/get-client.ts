@@ -9,7 +9,8 @@ import { type ClientId, ClientIdCodec, MAX_ID } from "../domain/order";
 import type { ClientViewStore } from "../domain/ports";
 import { decodeWith } from "../domain/validation";
 import { errorResponse, requestIdOf, jsonResponse } from "./support/http";
-import { sharedRedis } from "./support/redis";
+import { configuredEntry } from "./support/configuration";
+import { redisSettings, sharedRedis } from "./support/redis";
 
 export interface GetClientDeps {
   readonly views: ClientViewStore;
@@ -54,5 +55,11 @@ export const makeGetClientHandler =
       : errorResponse(clientNotFound(clientId.right), requestId);
   };
 
-/** Lambda entry point (API Gateway REST proxy integration, GET /clients/{id_client}). */
-export const handler = makeGetClientHandler(async () => ({ views: createClientViewStore(await sharedRedis()) }));
+/**
+ * Lambda entry point (API Gateway REST proxy integration, GET /clients/{id_client}). A bad
+ * Redis configuration fails the cold start; a Redis that cannot be reached is a 503 per request.
+ */
+export const handler = configuredEntry(
+  [redisSettings],
+  makeGetClientHandler(async () => ({ views: createClientViewStore(await sharedRedis()) })),
+);

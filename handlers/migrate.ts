@@ -5,7 +5,8 @@ import { readUserSecret } from "../adapters/aws/user-secret";
 import { ensureReplicationUser, type ReplicationUser } from "../adapters/postgres/replication-user";
 import type { Database } from "../adapters/postgres/schema";
 import { seed } from "../adapters/postgres/seed";
-import { sharedDb } from "./support/database";
+import { configuredEntry, once } from "./support/configuration";
+import { databaseSettings, sharedDb } from "./support/database";
 import { logger } from "./support/logger";
 
 export interface MigrateResult {
@@ -22,19 +23,22 @@ export const migrateAndSeed = async (db: Kysely<Database>, replicationUser?: Rep
   return { migrations, ...seeded };
 };
 
-/** The log tailer's user, from the secret named by REPLICATION_SECRET_ARN (on AWS). */
+/** REPLICATION_SECRET_ARN names the log tailer's user's secret (on AWS); unset locally. */
+const replicationSecretArn = once((): string | undefined => process.env.REPLICATION_SECRET_ARN || undefined);
+
+/** The log tailer's user, from its secret. */
 const replicationUserFromEnv = async (): Promise<ReplicationUser | undefined> => {
-  const secretArn = process.env.REPLICATION_SECRET_ARN;
-  if (!secretArn) return undefined;
-  return readUserSecret(readJsonSecret, secretArn);
+  const secretArn = replicationSecretArn();
+  return secretArn === undefined ? undefined : readUserSecret(readJsonSecret, secretArn);
 };
 
 /**
  * Lambda entry point, invoked by `aws_lambda_invocation` at deploy time (and by the local
  * runtime at start). Throws on failure so the deploy stops instead of going on half-migrated.
  */
-export const handler = async (): Promise<MigrateResult> => {
-  const result = await migrateAndSeed(await sharedDb(1), await replicationUserFromEnv());
+export const handler = configuredEntry([databaseSettings, replicationSecretArn], async (): Promise<MigrateResult> => {
+  // Its pool size is DB_POOL_MAX like everyone's (1 for this function, see infra/functions.ts).
+  const result = await migrateAndSeed(await sharedDb(), await replicationUserFromEnv());
   logger.info("database migrated", { ...result });
   return result;
-};
+});

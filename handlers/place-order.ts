@@ -12,7 +12,8 @@ import { centsToUnits } from "../domain/money";
 import type { Uuid } from "../domain/outbox-event";
 import { placeOrder, type PlaceOrderDeps, type PlaceOrderInput } from "../domain/place-order";
 import { boundedArray, decodeWith, strictType } from "../domain/validation";
-import { sharedDb } from "./support/database";
+import { configuredEntry } from "./support/configuration";
+import { databaseSettings, sharedDb } from "./support/database";
 import { errorResponse, requestIdOf, header, type HttpError, jsonBody, jsonResponse } from "./support/http";
 
 // ---- the request codec: POST /orders as the wire names it ----
@@ -140,5 +141,8 @@ export const placeOrderDeps = (db: Kysely<Database>, faults?: OrderStoreFaults):
   ids: { uuid: () => randomUUID() as Uuid },
 });
 
-/** Lambda entry point (API Gateway REST proxy integration, POST /orders). */
-export const handler = makePlaceOrderHandler(async () => placeOrderDeps(await sharedDb()));
+/**
+ * Lambda entry point (API Gateway REST proxy integration, POST /orders). A bad database
+ * configuration fails the cold start; a database that cannot be reached is a 503 per request.
+ */
+export const handler = configuredEntry([databaseSettings], makePlaceOrderHandler(async () => placeOrderDeps(await sharedDb())));

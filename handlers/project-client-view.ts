@@ -6,7 +6,8 @@ import type { DomainError } from "../domain/errors";
 import { decodeOutboxEvent } from "../domain/outbox-event";
 import type { ClientViewStore } from "../domain/ports";
 import { logger } from "./support/logger";
-import { sharedRedis } from "./support/redis";
+import { configuredEntry } from "./support/configuration";
+import { redisSettings, sharedRedis } from "./support/redis";
 import { CodedFailure, domainFailure, envelopeOf, sqsBatchHandler } from "./support/sqs-message";
 
 export interface ProjectClientViewDeps {
@@ -65,4 +66,7 @@ export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientVi
   });
 
 /** Lambda entry point (SQS "projection" queue). */
-export const handler = makeProjectClientViewHandler(async () => ({ views: createClientViewStore(await sharedRedis()) }));
+export const handler = configuredEntry(
+  [redisSettings],
+  makeProjectClientViewHandler(async () => ({ views: createClientViewStore(await sharedRedis()) })),
+);

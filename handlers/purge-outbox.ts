@@ -2,7 +2,8 @@ import type { SQSRecord } from "aws-lambda";
 import { isLeft } from "fp-ts/Either";
 import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely";
 import type { OutboxJanitor } from "../domain/ports";
-import { sharedDb } from "./support/database";
+import { configuredEntry } from "./support/configuration";
+import { databaseSettings, sharedDb } from "./support/database";
 import { logger } from "./support/logger";
 import { domainFailure, envelopeOf, sqsBatchHandler } from "./support/sqs-message";
 
@@ -21,4 +22,7 @@ export const makePurgeOutboxHandler = (deps: () => Promise<PurgeOutboxDeps>) =>
   });
 
 /** Lambda entry point (SQS "outbox-purge" queue). */
-export const handler = makePurgeOutboxHandler(async () => ({ janitor: createOutboxJanitor(await sharedDb()) }));
+export const handler = configuredEntry(
+  [databaseSettings],
+  makePurgeOutboxHandler(async () => ({ janitor: createOutboxJanitor(await sharedDb()) })),
+);

@@ -2,9 +2,10 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { Context } from "aws-lambda";
 import { eventSourceMappingSwitch } from "../adapters/aws/event-source-mapping";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
-import { sharedDb } from "./support/database";
+import { configuredEntry, once } from "./support/configuration";
+import { databaseSettings, sharedDb } from "./support/database";
 import { logger } from "./support/logger";
-import { sharedRedis } from "./support/redis";
+import { redisSettings, sharedRedis } from "./support/redis";
 import { rebuildWithConsumerPaused, reprojectAll, type ReprojectSummary } from "./support/reproject-views";
 
 /** Left for resuming the consumer after an abandoned rebuild, before Lambda's timeout. */
@@ -15,9 +16,17 @@ const RESUME_MARGIN_MS = 60_000;
  * projection queue's event source mapping (PROJECTION_MAPPING_UUID), rebuilds the read
  * model, resumes the mapping. Reserved concurrency 1: two rebuilds never overlap.
  */
-export const handler = async (_event: unknown, context: Pick<Context, "getRemainingTimeInMillis">): Promise<ReprojectSummary & { readonly durationMs: number }> => {
+const projectionMappingUuid = once((): string => {
   const uuid = process.env.PROJECTION_MAPPING_UUID;
   if (uuid === undefined || uuid === "") throw new Error("PROJECTION_MAPPING_UUID is not set");
+  return uuid;
+});
+
+export const handler = configuredEntry([databaseSettings, redisSettings, projectionMappingUuid], async (
+  _event: unknown,
+  context: Pick<Context, "getRemainingTimeInMillis">,
+): Promise<ReprojectSummary & { readonly durationMs: number }> => {
+  const uuid = projectionMappingUuid();
   const started = Date.now();
   const summary = await rebuildWithConsumerPaused({
     consumer: eventSourceMappingSwitch(new LambdaClient({}), uuid),
@@ -33,4 +42,4 @@ export const handler = async (_event: unknown, context: Pick<Context, "getRemain
   const durationMs = Date.now() - started;
   logger.info("read model rebuilt", { ...summary, durationMs });
   return { ...summary, durationMs };
-};
+});

@@ -1,4 +1,4 @@
-import { poolOptionsFor, readDatabaseConfig } from "../../adapters/postgres/config";
+import { DEFAULT_POOL_MAX, poolOptionsFor, readDatabaseConfig, readDatabaseSettings, readPoolMax } from "../../adapters/postgres/config";
 import { readRedisConfig } from "../../adapters/redis/connection";
 
 describe("database configuration", () => {
@@ -42,6 +42,34 @@ describe("database configuration", () => {
     await expect(
       poolOptionsFor({ kind: "secret", host: "h", port: 5432, database: "d", secretArn: "arn:s" }, async () => ({ user: "x" }), 2),
     ).rejects.toThrow(/lacks a string username and password/);
+  });
+});
+
+describe("the pool size, DB_POOL_MAX", () => {
+  it.each<readonly [string | undefined, number]>([
+    [undefined, DEFAULT_POOL_MAX],
+    ["", DEFAULT_POOL_MAX],
+    ["1", 1],
+    ["10", 10],
+  ])("%p is %p connections", (value, max) => {
+    expect(readPoolMax(value === undefined ? {} : { DB_POOL_MAX: value })).toBe(max);
+  });
+
+  it.each(["abc", "0", "-1", "1.5", " 3", "3x", "1e3", "0x10", "99999999999999999999"])("%p is refused, naming the variable and the value", (value) => {
+    expect(() => readPoolMax({ DB_POOL_MAX: value })).toThrow(`DB_POOL_MAX is not a whole number of connections from 1: "${value}"`);
+  });
+
+  it("is part of the database settings, read with the connection", () => {
+    expect(readDatabaseSettings({ DATABASE_URL: "postgres://x/y", DB_POOL_MAX: "4" })).toEqual({
+      connection: { kind: "url", url: "postgres://x/y" },
+      poolMax: 4,
+    });
+  });
+
+  it("is reported with every other problem of the settings at once", () => {
+    expect(() => readDatabaseSettings({ DB_HOST: "h", DB_POOL_MAX: "abc" })).toThrow(
+      /^invalid database configuration: .*DB_SECRET_ARN.*; DB_POOL_MAX is not a whole number of connections from 1: "abc"$/,
+    );
   });
 });
 

@@ -29,6 +29,41 @@ export const readDatabaseConfig = (env: NodeJS.ProcessEnv): DatabaseConfig => {
   };
 };
 
+/** Small by default, as suits Lambda: each warm container holds its own pool. */
+export const DEFAULT_POOL_MAX = 2;
+
+/** `DB_POOL_MAX`: connections per pool, a whole number from 1; unset means the default. */
+export const readPoolMax = (env: NodeJS.ProcessEnv): number => {
+  const raw = env.DB_POOL_MAX;
+  if (raw === undefined || raw === "") return DEFAULT_POOL_MAX;
+  const max = /^[1-9][0-9]*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(max)) throw new Error(`DB_POOL_MAX is not a whole number of connections from 1: "${raw}"`);
+  return max;
+};
+
+/** Everything a container needs to open its pool: where the database is, and how many connections. */
+export interface DatabaseSettings {
+  readonly connection: DatabaseConfig;
+  readonly poolMax: number;
+}
+
+/** Reads and checks the database settings; a bad one throws, naming every variable that is wrong. */
+export const readDatabaseSettings = (env: NodeJS.ProcessEnv): DatabaseSettings => {
+  const problems: string[] = [];
+  const attempt = <A>(read: () => A): A | undefined => {
+    try {
+      return read();
+    } catch (error) {
+      problems.push(error instanceof Error ? error.message : String(error));
+      return undefined;
+    }
+  };
+  const connection = attempt(() => readDatabaseConfig(env));
+  const poolMax = attempt(() => readPoolMax(env));
+  if (connection === undefined || poolMax === undefined) throw new Error(`invalid database configuration: ${problems.join("; ")}`);
+  return { connection, poolMax };
+};
+
 export const poolOptionsFor = async (
   config: DatabaseConfig,
   readSecret: SecretReader,

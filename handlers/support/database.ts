@@ -1,19 +1,30 @@
 import type { Kysely } from "kysely";
 import { readJsonSecret } from "../../adapters/aws/secrets";
-import { poolOptionsFor, readDatabaseConfig } from "../../adapters/postgres/config";
+import { poolOptionsFor, readDatabaseSettings } from "../../adapters/postgres/config";
 import { createDb, createPool } from "../../adapters/postgres/pool";
 import type { Database } from "../../adapters/postgres/schema";
+import { once } from "./configuration";
+
+/**
+ * The container's database settings (where, as whom, DB_POOL_MAX), read and checked once; a
+ * bad one throws the same error at every use. Entry points pass it to `configuredEntry`.
+ */
+export const databaseSettings = once(() => ({
+  ...readDatabaseSettings(process.env),
+  applicationName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? "cqrs-outbox",
+}));
 
 let db: Promise<Kysely<Database>> | undefined;
 
 /**
- * The container's database handle, built on first use and reused by warm invocations.
- * Configuration is read here, at cold start, and a bad one fails loudly.
+ * The container's database handle, built on first use and reused by warm invocations. A
+ * failure to build it (the secret unreadable) is not kept: the next call tries again.
  */
-export const sharedDb = (max = Number(process.env.DB_POOL_MAX ?? "2")): Promise<Kysely<Database>> => {
+export const sharedDb = (): Promise<Kysely<Database>> => {
+  const settings = databaseSettings();
   db ??= (async () => {
-    const options = await poolOptionsFor(readDatabaseConfig(process.env), readJsonSecret, max);
-    return createDb(createPool({ ...options, applicationName: process.env.AWS_LAMBDA_FUNCTION_NAME ?? "cqrs-outbox" }));
+    const options = await poolOptionsFor(settings.connection, readJsonSecret, settings.poolMax);
+    return createDb(createPool({ ...options, applicationName: settings.applicationName }));
   })();
   db.catch(() => (db = undefined));
   return db;
