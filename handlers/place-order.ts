@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from "aws-lambda";
 import * as E from "fp-ts/Either";
 import * as O from "fp-ts/Option";
-import type { ReadonlyNonEmptyArray } from "fp-ts/ReadonlyNonEmptyArray";
+import * as RNEA from "fp-ts/ReadonlyNonEmptyArray";
+import { pipe } from "fp-ts/function";
 import type { Kysely } from "kysely";
 import { createOrderStore, type OrderStoreFaults } from "../adapters/postgres/order-store.kysely";
 import type { Database } from "../adapters/postgres/schema";
@@ -60,9 +61,10 @@ const bodyOrIssues = (body: unknown): E.Either<ReadonlyArray<Issue>, PlaceOrderC
   if (E.isLeft(decoded) || duplicates.length > 0) return E.left([...(E.isLeft(decoded) ? decoded.left : []), ...duplicates]);
   return E.right({
     clientId: decoded.right.id_client,
-    lines: decoded.right.products.map(
-      (line): OrderLine => ({ productId: line.id_product, quantity: line.quantity }),
-    ) as unknown as ReadonlyNonEmptyArray<OrderLine>,
+    lines: pipe(
+      decoded.right.products,
+      RNEA.map((line): OrderLine => ({ productId: line.id_product, quantity: line.quantity })),
+    ),
   });
 };
 
