@@ -1,6 +1,7 @@
 import * as E from "fp-ts/Either";
 import { cents } from "../domain/money";
-import { decodePlaceOrder, priceOrder } from "../domain/order";
+import { priceOrder } from "../domain/order";
+import { decodePlaceOrderBody } from "../handlers/place-order";
 import { measure, ratio } from "./measure";
 
 /** Validating and pricing a request, against the cost of merely parsing its JSON. */
@@ -12,7 +13,7 @@ export const domainBench = async (): Promise<ReadonlyArray<string>> => {
   const catalog = Array.from({ length: 20 }, (_, i) => ({ id: i + 1, name: `p${i}`, priceCents: cents(1000 + i) }));
   const baseline = await measure("JSON.parse of the body", () => JSON.parse(body));
   const subject = await measure("JSON.parse + validate + price", () => {
-    const command = decodePlaceOrder(JSON.parse(body));
+    const command = decodePlaceOrderBody(JSON.parse(body));
     if (E.isLeft(command)) throw new Error("benchmark input is invalid");
     return priceOrder(command.right, catalog);
   });

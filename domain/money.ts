@@ -5,7 +5,7 @@ import * as t from "io-ts";
  * bounds (prices up to 10^9 cents, 1000 units a line, 100 lines an order, and running totals)
  * stays far below Number.MAX_SAFE_INTEGER (9e15), so a safe integer is exact and JSON-friendly.
  */
-export interface CentsBrand {
+interface CentsBrand {
   readonly Cents: unique symbol;
 }
 export const Cents = t.brand(

@@ -1,10 +1,9 @@
 import * as E from "fp-ts/Either";
 import * as RNEA from "fp-ts/ReadonlyNonEmptyArray";
 import { pipe } from "fp-ts/function";
-import type * as t from "io-ts";
-import { type DomainError, type Issue, productNotFound, validationFailed } from "./errors";
+import { type DomainError, productNotFound } from "./errors";
 import { type Cents, multiplyCents, sumCents } from "./money";
-import { boundedArray, boundedInt, decodeWith, strictType } from "./validation";
+import { boundedInt } from "./validation";
 
 /** Ids are PostgreSQL `integer`s. */
 export const MAX_ID = 2_147_483_647;
@@ -27,19 +26,11 @@ export interface Product {
   readonly priceCents: Cents;
 }
 
-// ---- the place-order request (wire shape of POST /orders) ----
+// ---- the place-order command (the wire shape of POST /orders is the handler's request codec) ----
 
 export const ClientIdCodec = boundedInt("ClientId", 1, MAX_ID);
 export const ProductIdCodec = boundedInt("ProductId", 1, MAX_ID);
 export const QuantityCodec = boundedInt("Quantity", 1, MAX_QUANTITY);
-
-export const ProductLineBody = strictType({ id_product: ProductIdCodec, quantity: QuantityCodec }, "ProductLine");
-
-export const PlaceOrderBody = strictType(
-  { id_client: ClientIdCodec, products: boundedArray(ProductLineBody, 1, MAX_LINES, "ProductLines") },
-  "PlaceOrderBody",
-);
-export type PlaceOrderBody = t.TypeOf<typeof PlaceOrderBody>;
 
 export interface OrderLine {
   readonly productId: ProductId;
@@ -52,50 +43,6 @@ export interface PlaceOrderCommand {
   readonly lines: RNEA.ReadonlyNonEmptyArray<OrderLine>;
 }
 
-/**
- * Two lines for the same product are rejected rather than merged: a merged quantity could
- * silently exceed the per-line bound, and the client most likely sent the line twice by
- * mistake. Each repeat is reported at its own path. Read from the raw input, so a repeat is
- * reported even when other fields of the request are invalid too.
- */
-const duplicateLines = (input: unknown): ReadonlyArray<Issue> => {
-  const products = typeof input === "object" && input !== null ? (input as { products?: unknown }).products : undefined;
-  if (!Array.isArray(products)) return [];
-  const firstIndex = new Map<number, number>();
-  return products.flatMap((line: unknown, index) => {
-    const id = typeof line === "object" && line !== null ? (line as { id_product?: unknown }).id_product : undefined;
-    if (!ProductIdCodec.is(id)) return [];
-    const first = firstIndex.get(id);
-    if (first === undefined) {
-      firstIndex.set(id, index);
-      return [];
-    }
-    return [
-      {
-        path: `products[${index}].id_product`,
-        code: "duplicate" as const,
-        message: `product ${id} is already ordered in products[${first}]; send one line per product`,
-      },
-    ];
-  });
-};
-
-export const decodePlaceOrder = (input: unknown): E.Either<DomainError, PlaceOrderCommand> => {
-  const decoded = decodeWith(PlaceOrderBody)(input);
-  const duplicates = duplicateLines(input);
-  if (E.isLeft(decoded) || duplicates.length > 0) {
-    return E.left(validationFailed([...(E.isLeft(decoded) ? decoded.left : []), ...duplicates]));
-  }
-  const body = decoded.right;
-  return E.right({
-    clientId: body.id_client,
-    lines: pipe(
-      body.products,
-      RNEA.map((line): OrderLine => ({ productId: line.id_product, quantity: line.quantity })),
-    ),
-  });
-};
-
 // ---- pricing ----
 
 export interface PricedLine extends OrderLine {
@@ -103,7 +50,7 @@ export interface PricedLine extends OrderLine {
   readonly lineTotalCents: Cents;
 }
 
-export interface PricedOrder {
+interface PricedOrder {
   readonly clientId: ClientId;
   readonly lines: RNEA.ReadonlyNonEmptyArray<PricedLine>;
   readonly totalCents: Cents;

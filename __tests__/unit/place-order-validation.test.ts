@@ -1,6 +1,6 @@
 import * as E from "fp-ts/Either";
 import type { IssueCode } from "../../domain/errors";
-import { decodePlaceOrder } from "../../domain/order";
+import { decodePlaceOrderBody } from "../../handlers/place-order";
 
 /**
  * Every rule of the POST /orders body, one row each. Expected codes and paths are written
@@ -32,7 +32,7 @@ const rejected = (...issues: ReadonlyArray<readonly [path: string, code: IssueCo
     issues: issues.map(([path, code]) => ({ path, code, message: expect.any(String) })),
   });
 
-describe("decodePlaceOrder: one rule, one row", () => {
+describe("decodePlaceOrderBody: one rule, one row", () => {
   test.each<readonly [name: string, body: unknown, path: string, code: IssueCode]>([
     // the body itself
     ["body is null", null, "$", "invalid_type"],
@@ -90,11 +90,11 @@ describe("decodePlaceOrder: one rule, one row", () => {
     // duplicates
     ["the same product on two lines", withProducts([line(7, 1), line(7, 2)]), "products[1].id_product", "duplicate"],
   ])("%s", (_name, body, path, code) => {
-    expect(decodePlaceOrder(body)).toEqual(rejected([path, code]));
+    expect(decodePlaceOrderBody(body)).toEqual(rejected([path, code]));
   });
 });
 
-describe("decodePlaceOrder: bounds that are accepted", () => {
+describe("decodePlaceOrderBody: bounds that are accepted", () => {
   test.each<readonly [name: string, body: unknown, clientId: number, lines: ReadonlyArray<readonly [number, number]>]>([
     ["the smallest ids and quantity", withLine(line(1, 1)), 1, [[1, 1]]],
     ["the largest id_client", withClient(2_147_483_647), 2_147_483_647, [[1, 1]]],
@@ -102,23 +102,23 @@ describe("decodePlaceOrder: bounds that are accepted", () => {
     ["the largest quantity", withQuantity(1000), 1, [[1, 1000]]],
     ["an integer written as a float literal", JSON.parse('{"id_client":3.0,"products":[{"id_product":1,"quantity":2.0}]}'), 3, [[1, 2]]],
   ])("%s", (_name, body, clientId, lines) => {
-    expect(decodePlaceOrder(body)).toEqual(
+    expect(decodePlaceOrderBody(body)).toEqual(
       E.right({ clientId, lines: lines.map(([productId, quantity]) => ({ productId, quantity })) }),
     );
   });
 
   test("exactly 100 lines are accepted, in order", () => {
-    const result = decodePlaceOrder(withProducts(distinctLines(100)));
+    const result = decodePlaceOrderBody(withProducts(distinctLines(100)));
     expect(result).toEqual(
       E.right({ clientId: 1, lines: Array.from({ length: 100 }, (_, index) => ({ productId: index + 1, quantity: 1 })) }),
     );
   });
 });
 
-describe("decodePlaceOrder: several problems", () => {
+describe("decodePlaceOrderBody: several problems", () => {
   test("every repeat of a product is reported at its own path", () => {
     const body = withProducts([line(4, 1), line(5, 1), line(4, 2), line(4, 3), line(5, 9)]);
-    expect(decodePlaceOrder(body)).toEqual(
+    expect(decodePlaceOrderBody(body)).toEqual(
       rejected(
         ["products[2].id_product", "duplicate"],
         ["products[3].id_product", "duplicate"],
@@ -129,14 +129,14 @@ describe("decodePlaceOrder: several problems", () => {
 
   test("a bad id_client, a bad quantity in line 0 and an unknown field in line 1 are all reported", () => {
     const body = { id_client: "1", products: [line(1, 1.5), { ...line(2, 1), extra: true }] };
-    expect(decodePlaceOrder(body)).toEqual(
+    expect(decodePlaceOrderBody(body)).toEqual(
       rejected(["id_client", "invalid_type"], ["products[0].quantity", "not_integer"], ["products[1].extra", "unknown_field"]),
     );
   });
 
   test("problems in several lines and both fields of a line are all reported", () => {
     const body = { id_client: 0, products: [line(0, 0), validLine, line("2", 1001), 7] };
-    expect(decodePlaceOrder(body)).toEqual(
+    expect(decodePlaceOrderBody(body)).toEqual(
       rejected(
         ["id_client", "out_of_range"],
         ["products[0].id_product", "out_of_range"],
@@ -149,19 +149,19 @@ describe("decodePlaceOrder: several problems", () => {
   });
 
   test("an empty object reports both required fields", () => {
-    expect(decodePlaceOrder({})).toEqual(rejected(["id_client", "required"], ["products", "required"]));
+    expect(decodePlaceOrderBody({})).toEqual(rejected(["id_client", "required"], ["products", "required"]));
   });
 
   test("unknown fields are reported together with the missing ones", () => {
-    const result = decodePlaceOrder({ clientId: 1, products: [validLine] });
+    const result = decodePlaceOrderBody({ clientId: 1, products: [validLine] });
     expect(result).toEqual(rejected(["id_client", "required"], ["clientId", "unknown_field"]));
   });
 });
 
-describe("decodePlaceOrder: a valid request", () => {
+describe("decodePlaceOrderBody: a valid request", () => {
   test("maps to the command, keeping the lines in request order", () => {
     const body = JSON.parse('{"products":[{"quantity":3,"id_product":2},{"id_product":1,"quantity":1}],"id_client":42}');
-    expect(decodePlaceOrder(body)).toEqual(
+    expect(decodePlaceOrderBody(body)).toEqual(
       E.right({
         clientId: 42,
         lines: [
@@ -173,14 +173,14 @@ describe("decodePlaceOrder: a valid request", () => {
   });
 
   test("the command carries no wire names", () => {
-    const result = decodePlaceOrder(validBody);
+    const result = decodePlaceOrderBody(validBody);
     expect(result).toStrictEqual(E.right({ clientId: 1, lines: [{ productId: 1, quantity: 1 }] }));
   });
 });
 
 describe("duplicate lines next to other problems", () => {
   it("reports the repeat together with an invalid id_client and an invalid quantity", () => {
-    const result = decodePlaceOrder({
+    const result = decodePlaceOrderBody({
       id_client: "one",
       products: [
         { id_product: 4, quantity: 1 },

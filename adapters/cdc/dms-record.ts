@@ -21,7 +21,7 @@ import { preview, reasonOf } from "./decode-reason";
 /** The outbox's names are the pipeline's contract (domain/contracts.ts); re-exported for the renderer. */
 export { OUTBOX_SCHEMA, OUTBOX_TABLE };
 
-export const DmsRecordType = t.keyof({ data: null, control: null });
+const DmsRecordType = t.keyof({ data: null, control: null });
 
 /**
  * Row operations of data records. An operation outside this list is not skipped: it goes to
@@ -32,7 +32,7 @@ export type DmsDataOperation = t.TypeOf<typeof DmsDataOperation>;
 
 const DmsRecordHeader = t.type({ metadata: t.type({ "record-type": DmsRecordType }) }, "DmsRecord");
 
-export const DmsDataRecord = t.type(
+const DmsDataRecord = t.type(
   {
     data: t.UnknownRecord,
     metadata: t.type({
@@ -44,10 +44,10 @@ export const DmsDataRecord = t.type(
   },
   "DmsDataRecord",
 );
-export type DmsDataRecord = t.TypeOf<typeof DmsDataRecord>;
+type DmsDataRecord = t.TypeOf<typeof DmsDataRecord>;
 
 /** Control records (table definitions, DDL): published samples show a `control` object, or none at all. */
-export const DmsControlRecord = t.type(
+const DmsControlRecord = t.type(
   {
     metadata: t.type({
       "record-type": t.literal("control"),
@@ -58,12 +58,12 @@ export const DmsControlRecord = t.type(
   },
   "DmsControlRecord",
 );
-export type DmsControlRecord = t.TypeOf<typeof DmsControlRecord>;
+type DmsControlRecord = t.TypeOf<typeof DmsControlRecord>;
 
-export type DmsRecord = DmsDataRecord | DmsControlRecord;
+type DmsRecord = DmsDataRecord | DmsControlRecord;
 
 /** Decodes the envelope of any DMS record; `left` names every field that is wrong. */
-export const decodeDmsRecord = (record: unknown): E.Either<string, DmsRecord> =>
+const decodeDmsRecord = (record: unknown): E.Either<string, DmsRecord> =>
   pipe(
     DmsRecordHeader.decode(record),
     E.chain((header): t.Validation<DmsRecord> =>
@@ -186,7 +186,7 @@ const isOutboxTable = (metadata: DmsDataRecord["metadata"]): boolean =>
 const OutboxRowData = t.type({ data: OutboxColumns }, "OutboxRowData");
 
 /** An outbox row image as an envelope; `left` names each offending column as `data.<column>`. */
-export const envelopeFromOutboxColumns = (data: Record<string, unknown>): E.Either<string, OutboxEnvelope> =>
+const envelopeFromOutboxColumns = (data: Record<string, unknown>): E.Either<string, OutboxEnvelope> =>
   pipe(
     OutboxRowData.decode({ data }),
     E.mapLeft((errors) => `invalid outbox row: ${reasonOf(errors)}`),
