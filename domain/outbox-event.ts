@@ -3,7 +3,7 @@ import * as O from "fp-ts/Option";
 import { pipe } from "fp-ts/function";
 import * as t from "io-ts";
 import { Cents } from "./money";
-import { boundedInt, toIssues } from "./validation";
+import { boundedInt, reasonOf } from "./validation";
 import type { Client } from "./order";
 
 /** RFC 4122 textual form, any version. */
@@ -142,7 +142,7 @@ export const decodeOutboxEvent = (envelope: OutboxEnvelope): E.Either<string, O.
   }
   return pipe(
     OrderPlaced.decode(envelope),
-    E.mapLeft((errors) => toIssues(errors).map((issue) => `${issue.path}: ${issue.message}`).join("; ")),
+    E.mapLeft(reasonOf),
     E.filterOrElse(
       (event) => event.aggregateId === String(event.payload.clientId),
       (event) => `aggregateId ${event.aggregateId} is not payload.clientId ${event.payload.clientId}`,

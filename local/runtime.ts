@@ -113,17 +113,6 @@ const lambdaContext = (name: string): Context => ({
 });
 
 /** The local Redis, with `keyPrefix` (tests share one server) as ioredis reads it from a URL. */
-const redisUrlWithPrefix = (url: string, keyPrefix: string | undefined): string => {
-  if (keyPrefix === undefined || keyPrefix === "") return url;
-  const withPrefix = new URL(url);
-  withPrefix.searchParams.set("keyPrefix", keyPrefix);
-  return withPrefix.toString();
-};
-
-const noSecrets = async (secretId: string): Promise<never> => {
-  throw new Error(`the local runtime reads no secrets (asked for ${secretId})`);
-};
-
 const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
     work,
@@ -206,7 +195,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
 
     // The Lambdas' connection (command timeout, auto-pipelining): a paused or hung Redis fails
     // commands fast instead of queueing them, and the queues retry.
-    const redis = await connectRedis({ kind: "url", url: redisUrlWithPrefix(redisUrl, options.redisKeyPrefix) }, noSecrets);
+    const redis = await connectRedis({ kind: "url", url: redisUrl, keyPrefix: options.redisKeyPrefix });
     let redisErrors = 0;
     redis.on("error", (error: Error) => {
       redisErrors += 1;

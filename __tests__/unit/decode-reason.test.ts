@@ -91,4 +91,12 @@ describe("a bad envelope reads the same in the quarantine and in the dead-letter
     );
     expect(deadLetterReason({ ...envelope, aggregateType: undefined })).toBe("not an OutboxEvent: aggregateType: missing");
   });
+
+  it("words a message that is no object at all as the shared formatter does, with no path", () => {
+    const decoded = OutboxEnvelope.decode(42);
+    expect(E.isLeft(decoded)).toBe(true);
+    const expected = E.isLeft(decoded) ? reasonOf(decoded.left) : "";
+    expect(expected).not.toMatch(/^\$/);
+    expect(deadLetterReason(42)).toBe(`not an OutboxEvent: ${expected}`);
+  });
 });

@@ -78,7 +78,7 @@ const decodeDmsRecord = (record: unknown): E.Either<string, DmsRecord> =>
 const PositiveInt = OutboxEnvelope.type.props.eventVersion;
 
 /** `integer` columns are numbers, but a numeric string (e.g. from a text-typed mapping) is the same value. */
-const EventVersion = new t.Type<number, number, unknown>(
+const EventVersion = new t.Type<t.TypeOf<typeof PositiveInt>, number, unknown>(
   "EventVersion",
   PositiveInt.is,
   (u, c) =>
@@ -190,20 +190,17 @@ const envelopeFromOutboxColumns = (data: Record<string, unknown>): E.Either<stri
   pipe(
     OutboxRowData.decode({ data }),
     E.mapLeft((errors) => `invalid outbox row: ${reasonOf(errors)}`),
-    E.chain(({ data: row }) =>
-      pipe(
-        // Every field is already valid by construction; decoding again keeps the two codecs honest.
-        OutboxEnvelope.decode({
-          eventId: row.id,
-          eventType: row.event_type,
-          eventVersion: row.event_version,
-          aggregateType: row.aggregate_type,
-          aggregateId: row.aggregate_id,
-          occurredAt: row.occurred_at,
-          payload: row.payload,
-        }),
-        E.mapLeft((errors) => `invalid outbox envelope: ${reasonOf(errors)}`),
-      ),
+    // Each column's codec yields the envelope's own field type: decoded once, renamed here.
+    E.map(
+      ({ data: row }): OutboxEnvelope => ({
+        eventId: row.id,
+        eventType: row.event_type,
+        eventVersion: row.event_version,
+        aggregateType: row.aggregate_type,
+        aggregateId: row.aggregate_id,
+        occurredAt: row.occurred_at,
+        payload: row.payload,
+      }),
     ),
   );
 

@@ -8,7 +8,8 @@ import type { SecretReader } from "../aws/user-secret";
  *   `authToken` is ElastiCache's AUTH token; TLS always.
  */
 export type RedisConfig =
-  | { readonly kind: "url"; readonly url: string }
+  /** `keyPrefix` puts every key under a prefix (the local runtime's tests share one server). */
+  | { readonly kind: "url"; readonly url: string; readonly keyPrefix?: string }
   | { readonly kind: "secret"; readonly host: string; readonly port: number; readonly secretArn: string };
 
 export const readRedisConfig = (env: NodeJS.ProcessEnv): RedisConfig => {
@@ -29,11 +30,10 @@ const COMMON = {
   enableAutoPipelining: true,
 } as const;
 
-export const connectRedis = async (
-  config: RedisConfig,
-  readSecret: SecretReader,
-): Promise<Redis> => {
-  if (config.kind === "url") return new Redis(config.url, COMMON);
+/** The one way every process connects to the read model. A URL config reads no secret. */
+export const connectRedis = async (config: RedisConfig, readSecret?: SecretReader): Promise<Redis> => {
+  if (config.kind === "url") return new Redis(config.url, { ...COMMON, ...(config.keyPrefix ? { keyPrefix: config.keyPrefix } : {}) });
+  if (readSecret === undefined) throw new Error(`reading the Redis AUTH token needs a secret reader (secret ${config.secretArn})`);
   const { authToken } = await readSecret(config.secretArn);
   if (typeof authToken !== "string") throw new Error(`secret ${config.secretArn} lacks a string authToken`);
   return new Redis({ ...COMMON, host: config.host, port: config.port, password: authToken, tls: {} });

@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { isLeft } from "fp-ts/Either";
 import type { DomainError } from "../../domain/errors";
 import { OutboxEnvelope } from "../../domain/outbox-event";
-import { toIssues } from "../../domain/validation";
+import { reasonOf } from "../../domain/validation";
 import { asError, describeFailure, logger } from "./logger";
 
 /**
@@ -20,10 +20,7 @@ export const envelopeOf = (record: Pick<SQSRecord, "body">): OutboxEnvelope => {
     message = JSON.parse(inner);
   }
   const decoded = OutboxEnvelope.decode(message);
-  if (isLeft(decoded)) {
-    const problems = toIssues(decoded.left).map((issue) => `${issue.path}: ${issue.message}`);
-    throw new Error(`not an OutboxEvent: ${problems.join("; ")}`);
-  }
+  if (isLeft(decoded)) throw new Error(`not an OutboxEvent: ${reasonOf(decoded.left)}`);
   return decoded.right;
 };
 
