@@ -1,5 +1,5 @@
 import * as E from "fp-ts/Either";
-import { reasonOf } from "../../adapters/cdc/decode-reason";
+import { reasonOf } from "../../domain/validation";
 import { outboxEventFromDmsRecord } from "../../adapters/cdc/dms-record";
 import { OutboxEnvelope } from "../../domain/outbox-event";
 import { envelopeOf } from "../../handlers/support/sqs-message";

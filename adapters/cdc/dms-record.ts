@@ -4,7 +4,7 @@ import * as O from "fp-ts/Option";
 import * as t from "io-ts";
 import { IsoInstant, OutboxEnvelope, Uuid } from "../../domain/outbox-event";
 import { OUTBOX_SCHEMA, OUTBOX_TABLE } from "../../domain/contracts";
-import { preview, reasonOf } from "./decode-reason";
+import { preview, reasonOf } from "../../domain/validation";
 
 /**
  * AWS DMS change records in its JSON message format (what DMS writes to Kinesis, and what the

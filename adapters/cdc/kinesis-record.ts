@@ -1,7 +1,7 @@
 import * as E from "fp-ts/Either";
 import { pipe } from "fp-ts/function";
 import * as t from "io-ts";
-import { preview, reasonOf } from "./decode-reason";
+import { preview, reasonOf } from "../../domain/validation";
 
 /**
  * A Kinesis record as EventBridge Pipes hands it to an enrichment function: flat, unlike
