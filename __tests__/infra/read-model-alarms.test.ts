@@ -5,10 +5,10 @@ import { cents } from "../../domain/money";
 import { orderPlaced, type Uuid } from "../../domain/outbox-event";
 import type { ClientViewStore } from "../../domain/ports";
 import { makeGetClientHandler } from "../../handlers/get-client";
-import { logger } from "../../handlers/support/logger";
 import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
 import { READ_MODEL_UNAVAILABLE_LOG, READ_MODEL_UNAVAILABLE_PATTERN } from "../../infra/read-model-alarms";
 import { apiGatewayEvent } from "../support/api-gateway";
+import { logLines } from "../support/log-lines";
 import { lambdaContext, sqsEvent, sqsRecord } from "../support/sqs";
 import { environmentStack, resourcesOf, synthesizeAll, type Block } from "./synth";
 
@@ -51,30 +51,7 @@ describe("read-model alarm", () => {
 });
 
 describe("the line the alarm counts", () => {
-  /** The JSON lines Powertools writes (ERROR goes to stderr, the rest to stdout) while `run` runs. */
-  const logLines = async (run: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> => {
-    const written: string[] = [];
-    const capture = (chunk: unknown) => {
-      written.push(String(chunk));
-      return true;
-    };
-    const out = jest.spyOn(process.stdout, "write").mockImplementation(capture);
-    const err = jest.spyOn(process.stderr, "write").mockImplementation(capture);
-    logger.setLogLevel("INFO");
-    try {
-      await run();
-    } finally {
-      logger.setLogLevel("SILENT");
-      out.mockRestore();
-      err.mockRestore();
-    }
-    return written
-      .join("")
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  };
-  /** What the filter pattern `{ $.field = "value" }` selects. */
+    /** What the filter pattern `{ $.field = "value" }` selects. */
   const counted = (lines: ReadonlyArray<Record<string, unknown>>) =>
     lines.filter((line) => line[READ_MODEL_UNAVAILABLE_LOG.field] === READ_MODEL_UNAVAILABLE_LOG.value);
 

@@ -6,33 +6,12 @@ import type { ClientViewStore, OutboxJanitor } from "../../domain/ports";
 import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../../handlers/purge-outbox";
 import { errorResponse } from "../../handlers/support/http";
-import { logger } from "../../handlers/support/logger";
 import { failureReasonsOf } from "../../handlers/support/sqs-message";
+import { logLines } from "../support/log-lines";
 import { lambdaContext, sqsEvent, sqsRecord } from "../support/sqs";
 
-/** The JSON lines Powertools writes (ERROR to stderr, the rest to stdout) while `run` runs. */
-const logLines = async (run: () => Promise<unknown>): Promise<Array<Record<string, unknown>>> => {
-  const written: string[] = [];
-  const capture = (chunk: unknown) => {
-    written.push(String(chunk));
-    return true;
-  };
-  const out = jest.spyOn(process.stdout, "write").mockImplementation(capture);
-  const err = jest.spyOn(process.stderr, "write").mockImplementation(capture);
-  logger.setLogLevel("DEBUG");
-  try {
-    await run();
-  } finally {
-    logger.setLogLevel("SILENT");
-    out.mockRestore();
-    err.mockRestore();
-  }
-  return written
-    .join("")
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-};
+const logLinesDebug = (run: () => Promise<unknown>) => logLines(run, "DEBUG");
+
 
 const eventFor = (n: number) =>
   orderPlaced({
@@ -59,7 +38,7 @@ describe("a purge that fails", () => {
     const record = sqsRecord(JSON.stringify(bad));
     const purge = makePurgeOutboxHandler(async () => ({ janitor: janitor(new Set([bad.eventId])) }));
     let reason: string | undefined;
-    const lines = await logLines(async () => {
+    const lines = await logLinesDebug(async () => {
       const response = await purge(sqsEvent([record]), lambdaContext());
       expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
       reason = failureReasonsOf(response).get(record.messageId);
@@ -82,7 +61,7 @@ describe("a purge that fails", () => {
     const [a, b, c] = [eventFor(2), eventFor(3), eventFor(4)];
     const records = [sqsRecord(JSON.stringify(a)), sqsRecord(JSON.stringify(b)), sqsRecord("not json"), sqsRecord(JSON.stringify(c))];
     const purge = makePurgeOutboxHandler(async () => ({ janitor: janitor(new Set([a.eventId, c.eventId])) }));
-    const lines = await logLines(() => purge(sqsEvent(records), lambdaContext()));
+    const lines = await logLinesDebug(() => purge(sqsEvent(records), lambdaContext()));
     const failedIds = [records[0], records[2], records[3]].map((record) => record?.messageId);
     // The processor runs the records concurrently: the lines come in any order.
     expect(failedLines(lines).map((line) => line.messageId).sort()).toEqual(failedIds.sort());
@@ -100,7 +79,7 @@ describe("a projection that fails", () => {
     };
     const project = makeProjectClientViewHandler(async () => ({ views }));
     let reason: string | undefined;
-    const lines = await logLines(async () => {
+    const lines = await logLinesDebug(async () => {
       reason = failureReasonsOf(await project(sqsEvent([record]), lambdaContext())).get(record.messageId);
     });
     expect(reason).toBe(`Unavailable: could not apply ${event.eventId} (apply event): caused by: connect ECONNREFUSED 10.0.0.5:5432`);
@@ -116,10 +95,10 @@ describe("a projection that fails", () => {
 
 describe("an HTTP request that fails", () => {
   it("logs the cause as it is, an Error or not", async () => {
-    const [fromError] = await logLines(async () => errorResponse(unavailable("place order")(new Error("injected")), "req-1"));
+    const [fromError] = await logLinesDebug(async () => errorResponse(unavailable("place order")(new Error("injected")), "req-1"));
     expect(fromError).toEqual(expect.objectContaining({ message: "request failed", error: expect.objectContaining({ message: "injected" }) }));
 
-    const [fromValue] = await logLines(async () => errorResponse(unavailable("place order")({ reason: "not an Error" }), "req-2"));
+    const [fromValue] = await logLinesDebug(async () => errorResponse(unavailable("place order")({ reason: "not an Error" }), "req-2"));
     expect(fromValue).toEqual(
       expect.objectContaining({ error: expect.objectContaining({ message: "place order failed", cause: { reason: "not an Error" } }) }),
     );
