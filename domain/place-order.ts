@@ -29,7 +29,7 @@ export const fingerprint = (command: PlaceOrderCommand): string =>
     [...command.lines].sort((a, b) => a.productId - b.productId).map((line) => [line.productId, line.quantity]),
   ]);
 
-/** Pure: prices the order and builds its event from what the transaction read. */
+/** Pure: prices the order and builds its event from what the store read. */
 export const decideOrder =
   (command: PlaceOrderCommand, ids: IdGenerator, clock: Clock) =>
   (reads: OrderReads): TE.TaskEither<DomainError, NewOrder> =>
@@ -67,7 +67,7 @@ export const decideOrder =
       ),
     );
 
-/** The place-order use case: price and write a validated command in one transaction. */
+/** The place-order use case: price a validated command and write it atomically. */
 export const placeOrder =
   (deps: PlaceOrderDeps) =>
   ({ command, idempotencyKey }: PlaceOrderInput): TE.TaskEither<DomainError, PlacedOrder> =>
@@ -76,5 +76,6 @@ export const placeOrder =
         idempotencyKey,
         O.map((key): IdempotencyClaim => ({ key, fingerprint: fingerprint(command) })),
       ),
+      { clientId: command.clientId, productIds: command.lines.map((line) => line.productId) },
       decideOrder(command, deps.ids, deps.clock),
     );

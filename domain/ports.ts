@@ -54,21 +54,34 @@ export interface IdempotencyClaim {
   readonly fingerprint: string;
 }
 
-/** Reads that happen inside the order's transaction, so prices and the client are consistent with the write. */
+/**
+ * The reads `decide` is given. They are not inside the write's transaction: under READ
+ * COMMITTED (the isolation the store uses) every statement sees the data committed when it
+ * starts and the reads take no lock, so reads inside a transaction were no more consistent
+ * with its write than reads just before it. What the write relies on is checked by the write
+ * itself: the client by its foreign key, the idempotency key by its unique index.
+ */
 export interface OrderReads {
   readonly catalog: Catalog;
   readonly clients: ClientDirectory;
 }
 
+/** What `decide` is going to read, so the store can fetch it all in one round trip first. */
+export interface OrderReadsWanted {
+  readonly clientId: ClientId;
+  readonly productIds: ReadonlyArray<ProductId>;
+}
+
 export interface OrderStore {
   /**
-   * In ONE transaction: if the idempotency key was used, return that order (or
-   * `DuplicateRequest` when the fingerprint differs); otherwise run `decide` with reads bound
-   * to the transaction and insert the order, its lines and its outbox event. Any failure
-   * leaves nothing written.
+   * If the idempotency key was used, return that order (or `DuplicateRequest` when the
+   * fingerprint differs); otherwise run `decide` with reads of `wanted` (fetched together
+   * with the key's lookup) and insert the order, its lines and its outbox event in ONE
+   * atomic statement. Any failure leaves nothing written.
    */
   readonly placeOrder: (
     idempotency: O.Option<IdempotencyClaim>,
+    wanted: OrderReadsWanted,
     decide: (reads: OrderReads) => TaskEither<DomainError, NewOrder>,
   ) => TaskEither<DomainError, PlacedOrder>;
 }

@@ -6,7 +6,7 @@ import { cents } from "../../domain/money";
 import type { Client, Product } from "../../domain/order";
 import { OutboxEvent, Uuid } from "../../domain/outbox-event";
 import { fingerprint, placeOrder } from "../../domain/place-order";
-import type { Clock, IdGenerator, IdempotencyClaim, NewOrder, OrderReads, OrderStore } from "../../domain/ports";
+import type { Clock, IdGenerator, IdempotencyClaim, NewOrder, OrderReads, OrderReadsWanted, OrderStore } from "../../domain/ports";
 import { decodePlaceOrderBody } from "../../handlers/place-order";
 
 // ---- the seed data ----
@@ -53,13 +53,15 @@ const sequentialIds = (): IdGenerator & { readonly issued: Array<Uuid> } => {
 const inMemoryStore = (clients: ReadonlyArray<Client>, catalog: ReadonlyArray<Product>) => {
   const written: Array<NewOrder> = [];
   const claims: Array<O.Option<IdempotencyClaim>> = [];
+  const wanted: Array<OrderReadsWanted> = [];
   const reads: OrderReads = {
     clients: { findClient: (id) => TE.right(O.fromNullable(clients.find((client) => client.id === id))) },
     catalog: { findProducts: (ids) => TE.right(catalog.filter((product) => ids.includes(product.id))) },
   };
   const orders: OrderStore = {
-    placeOrder: (idempotency, decide) => {
+    placeOrder: (idempotency, reads_, decide) => {
       claims.push(idempotency);
+      wanted.push(reads_);
       return pipe(
         decide(reads),
         TE.map((order) => {
@@ -69,7 +71,7 @@ const inMemoryStore = (clients: ReadonlyArray<Client>, catalog: ReadonlyArray<Pr
       );
     },
   };
-  return { orders, written, claims };
+  return { orders, written, claims, wanted };
 };
 
 /** What POST /orders does with a body: the handler's request codec, then the use case with the typed command. */
@@ -193,6 +195,12 @@ describe("placeOrder", () => {
     const { run, claims } = setup();
     await run(seedBody, O.some("key-1"));
     expect(claims).toEqual([O.some({ key: "key-1", fingerprint: expect.any(String) })]);
+  });
+
+  test("the store is told beforehand what the decision reads: the client and the lines' products", async () => {
+    const { run, wanted } = setup();
+    await run({ id_client: 1, products: [{ id_product: 3, quantity: 1 }, { id_product: 1, quantity: 2 }] });
+    expect(wanted).toEqual([{ clientId: 1, productIds: [3, 1] }]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect } from "kysely";
-import { Pool, type PoolClient, type PoolConfig, types } from "pg";
+import { Client, Pool, type PoolClient, type PoolConfig, types } from "pg";
 import type { Database } from "./schema";
 
 const INT8_OID = 20;
@@ -24,6 +24,35 @@ const typeParsers = {
     return types.getTypeParser(oid, format);
   }) as typeof types.getTypeParser,
 };
+
+/** Statement text -> its name, for the statements registered with `preparedStatement`. */
+const preparedNames = new Map<string, string>();
+
+/**
+ * Registers a statement to run as a named prepared statement: each connection parses and
+ * plans it once, then only binds and executes it. The text must be constant (parameters as
+ * `$n`); run it with `CompiledQuery.raw(text, parameters)` through Kysely as usual. Returns
+ * the text.
+ */
+export const preparedStatement = (name: string, text: string): string => {
+  const known = preparedNames.get(text);
+  if (known !== undefined && known !== name) throw new Error(`statement already prepared as ${known}`);
+  preparedNames.set(text, name);
+  return text;
+};
+
+/**
+ * A pg client that sends the registered statements under their name. Kysely calls
+ * `query(text, values)` (no callback, a promise back); every other call goes through as is.
+ */
+class PreparingClient extends Client {
+  override query(...args: unknown[]): never {
+    const [text, values, callback] = args;
+    const name = typeof text === "string" && callback === undefined ? preparedNames.get(text) : undefined;
+    const call = super.query as (...a: unknown[]) => never;
+    return name === undefined ? call.apply(this, args) : call.call(this, { name, text, values });
+  }
+}
 
 export interface PoolOptions {
   readonly connectionString?: string;
@@ -51,6 +80,7 @@ export const createPool = ({ onIdleError, applicationName, ...options }: PoolOpt
     connectionTimeoutMillis: 5_000,
     application_name: applicationName ?? "cqrs-outbox",
     types: typeParsers,
+    Client: PreparingClient,
   });
   // A connection that dies is worth a log line, not a crash: the pool drops it and opens a
   // new one on demand, and the query it was running (if any) fails on its own. An 'error'
