@@ -1,0 +1,93 @@
+import { isRight } from "fp-ts/Either";
+import * as O from "fp-ts/Option";
+import { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
+import type { ClientView } from "../../domain/client-view";
+import { rebuildViews } from "../../adapters/postgres/client-history.kysely";
+import type { Database } from "../../adapters/postgres/schema";
+import { createClientViewStore } from "../../adapters/redis/client-view-store.redis";
+import { sleep } from "./stats";
+
+/**
+ * When each event reached its view, heard from Redis itself: the apply script's last write
+ * is `SET applied:{<client>}:<event id>`, and with `notify-keyspace-events E$` Redis
+ * publishes each such SET on `__keyevent@0__:set` with the key as the message.
+ */
+export interface AppliedWatch {
+  /** Event id (lower case) -> Date.now() when its marker was set (the first time). */
+  readonly appliedAt: ReadonlyMap<string, number>;
+  /** How many markers were heard so far. */
+  count(): number;
+  /** Resolves once every id was heard, or after `timeoutMs` with the ids still missing. */
+  waitFor(ids: Iterable<string>, timeoutMs: number): Promise<ReadonlyArray<string>>;
+  stop(): Promise<void>;
+}
+
+const MARKER = /^applied:\{\d+\}:(.+)$/;
+
+export const watchApplied = async (redisUrl: string): Promise<AppliedWatch> => {
+  const admin = new Redis(redisUrl, { lazyConnect: true });
+  await admin.connect();
+  await admin.config("SET", "notify-keyspace-events", "E$");
+  admin.disconnect();
+  const subscriber = new Redis(redisUrl, { lazyConnect: true });
+  subscriber.on("error", () => undefined);
+  await subscriber.connect();
+  const appliedAt = new Map<string, number>();
+  subscriber.on("message", (_channel: string, key: string) => {
+    const match = MARKER.exec(key);
+    if (match && !appliedAt.has(match[1] as string)) appliedAt.set(match[1] as string, Date.now());
+  });
+  await subscriber.subscribe("__keyevent@0__:set");
+  return {
+    appliedAt,
+    count: () => appliedAt.size,
+    waitFor: async (ids, timeoutMs) => {
+      const wanted = [...ids];
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const missing = wanted.filter((id) => !appliedAt.has(id));
+        if (missing.length === 0 || Date.now() > deadline) return missing;
+        await sleep(20);
+      }
+    },
+    stop: async () => {
+      subscriber.disconnect();
+    },
+  };
+};
+
+/**
+ * Every view in Redis equals the SQL aggregate the rebuild computes (rebuildViews over every
+ * order), every client without orders has no view, and the outbox is empty. Retried until
+ * `timeoutMs` (the system converges after the load stops); the differences left then.
+ */
+export const viewDifferences = async (db: Kysely<Database>, redis: Redis, timeoutMs: number): Promise<ReadonlyArray<string>> => {
+  const store = createClientViewStore(redis);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const differences: string[] = [];
+    const outbox = await sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox`.execute(db);
+    const left = outbox.rows[0]?.n ?? -1;
+    if (left !== 0) differences.push(`outbox: ${left} row(s) left`);
+    const expected = new Map((await rebuildViews(db, 0, 100_000, 0)).map((r) => [r.view.clientId, r.view]));
+    const clients = await db.selectFrom("client").select("id").execute();
+    for (const { id } of clients) {
+      const got = await store.get(id)();
+      if (!isRight(got)) {
+        differences.push(`client ${id}: the view could not be read (${got.left.code})`);
+        continue;
+      }
+      const want = expected.get(id);
+      const have = O.toUndefined(got.right);
+      const text = (v: ClientView | undefined) =>
+        v === undefined
+          ? "none"
+          : JSON.stringify([v.clientId, v.name, v.email, v.totalCents, v.orderCount, v.lastPurchase, v.profileVersion.occurredAtMs, v.profileVersion.eventId]);
+      if (text(want) !== text(have)) differences.push(`client ${id}: Redis ${text(have)} != SQL ${text(want)}`);
+    }
+    if (differences.length === 0 || Date.now() > deadline) return differences;
+    await sleep(200);
+  }
+};
