@@ -57,15 +57,47 @@ describe("a purge that fails", () => {
     ]);
   });
 
-  it("is logged exactly once per failed record, each with its message id, and the good ones not at all", async () => {
+  it("is logged exactly once per failed record, each with its message id: the batch's statement failed for every decoded one", async () => {
     const [a, b, c] = [eventFor(2), eventFor(3), eventFor(4)];
     const records = [sqsRecord(JSON.stringify(a)), sqsRecord(JSON.stringify(b)), sqsRecord("not json"), sqsRecord(JSON.stringify(c))];
     const purge = makePurgeOutboxHandler(async () => ({ janitor: janitor(new Set([a.eventId, c.eventId])) }));
     const lines = await logLinesDebug(() => purge(sqsEvent(records), lambdaContext()));
-    const failedIds = [records[0], records[2], records[3]].map((record) => record?.messageId);
+    const failedIds = records.map((record) => record.messageId);
     // The processor runs the records concurrently: the lines come in any order.
     expect(failedLines(lines).map((line) => line.messageId).sort()).toEqual(failedIds.sort());
-    expect(lines.filter((line) => line.level === "ERROR" || line.level === "WARN")).toHaveLength(3);
+    expect(lines.filter((line) => line.level === "ERROR" || line.level === "WARN")).toHaveLength(4);
+  });
+});
+
+describe("a purge batch", () => {
+  const recording = () => {
+    const calls: Array<ReadonlyArray<string>> = [];
+    const janitor: OutboxJanitor = { purge: (ids) => (calls.push(ids), TE.right(ids.length)) };
+    return { calls, janitor };
+  };
+
+  it("deletes every decoded message's row in one statement, and a malformed message fails only itself", async () => {
+    const [a, b] = [eventFor(6), eventFor(7)];
+    const records = [sqsRecord(JSON.stringify(a)), sqsRecord("{}"), sqsRecord(JSON.stringify(b)), sqsRecord("not json")];
+    const { calls, janitor } = recording();
+    const response = await makePurgeOutboxHandler(async () => ({ janitor }))(sqsEvent(records), lambdaContext());
+    expect(calls).toEqual([[a.eventId, b.eventId]]);
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([records[1]!.messageId, records[3]!.messageId].sort());
+    expect(failureReasonsOf(response).get(records[1]!.messageId)).toMatch(/^not an OutboxEvent: /);
+  });
+
+  it("counts a row already gone as a success", async () => {
+    const records = [sqsRecord(JSON.stringify(eventFor(8))), sqsRecord(JSON.stringify(eventFor(9)))];
+    const janitor: OutboxJanitor = { purge: () => TE.right(0) };
+    const response = await makePurgeOutboxHandler(async () => ({ janitor }))(sqsEvent(records), lambdaContext());
+    expect(response.batchItemFailures).toEqual([]);
+  });
+
+  it("with only malformed messages runs no statement", async () => {
+    const { calls, janitor } = recording();
+    const response = await makePurgeOutboxHandler(async () => ({ janitor }))(sqsEvent([sqsRecord("[]")]), lambdaContext());
+    expect(response.batchItemFailures).toHaveLength(1);
+    expect(calls).toEqual([]);
   });
 });
 

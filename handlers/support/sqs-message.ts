@@ -64,10 +64,19 @@ export const failureReasonsOf = (response: SQSBatchResponse): ReadonlyMap<string
  * (and the code of a `CodedFailure`), so the reason a message ends in the dead-letter queue is
  * in the logs; the record handlers throw and never log a failure themselves.
  */
-export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unknown>) => {
+export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unknown>) => sqsBatchHandlerOf(() => handleRecord);
+
+/**
+ * As `sqsBatchHandler`, for a consumer that does part of its work once per batch: `forBatch`
+ * sees every record of the batch first (before any record is handled) and returns the handler
+ * of each record, which may share a promise started for the whole batch. Each message still
+ * succeeds or fails on its own, and is logged and reported as such.
+ */
+export const sqsBatchHandlerOf = (forBatch: (records: ReadonlyArray<SQSRecord>) => (record: SQSRecord) => Promise<unknown>) => {
   const processor = new BatchProcessor(EventType.SQS);
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const reasons = new Map<string, string>();
+    const handleRecord = forBatch(event.Records);
     const response = await processPartialResponse(
       event,
       async (record: SQSRecord) => {
