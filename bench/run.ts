@@ -22,7 +22,12 @@ const main = async (): Promise<number> => {
   if (!quick) {
     console.log("micro benchmarks:");
     for (const bench of MICRO) {
-      for (const line of await bench()) console.log(`  ${line}`);
+      // A micro benchmark that breaks is reported, not fatal: only a view difference fails the run.
+      try {
+        for (const line of await bench()) console.log(`  ${line}`);
+      } catch (error) {
+        console.log(`  ${bench.name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
   }
   console.log(`bench finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
