@@ -1,3 +1,4 @@
+import * as O from "fp-ts/Option";
 import * as TE from "fp-ts/TaskEither";
 import { unavailable } from "../../domain/errors";
 import { cents } from "../../domain/money";
@@ -121,6 +122,32 @@ describe("a projection that fails", () => {
         code: "Unavailable",
         error: expect.objectContaining({ cause: expect.objectContaining({ message: "connect ECONNREFUSED 10.0.0.5:5432" }) }),
       }),
+    ]);
+  });
+});
+
+describe("a projection's decoding (the event decoded once on the common path)", () => {
+  const views: ClientViewStore = { apply: () => TE.right("applied"), get: () => TE.right(O.none) };
+  const project = makeProjectClientViewHandler(async () => ({ views }));
+
+  it("words a broken known event, a non-envelope and an unknown type as the envelope-first decoding does", async () => {
+    const valid = eventFor(10);
+    const broken = sqsRecord(JSON.stringify({ ...valid, payload: { ...valid.payload, totalCents: "1" } }));
+    const notEnvelope = sqsRecord(JSON.stringify({ ...valid, eventId: "not-a-uuid" }));
+    const notObject = sqsRecord("42");
+    const unknown = sqsRecord(JSON.stringify({ ...valid, eventType: "ClientRenamed", payload: {} }));
+    const good = sqsRecord(JSON.stringify(valid));
+    let response: Awaited<ReturnType<typeof project>> | undefined;
+    const lines = await logLinesDebug(async () => {
+      response = await project(sqsEvent([broken, notEnvelope, notObject, unknown, good]), lambdaContext());
+    });
+    const reasons = failureReasonsOf(response!);
+    expect([...reasons.keys()].sort()).toEqual([broken.messageId, notEnvelope.messageId, notObject.messageId].sort());
+    expect(reasons.get(broken.messageId)).toMatch(new RegExp(`^invalid OrderPlaced v1 event ${valid.eventId}: .*payload`));
+    expect(reasons.get(notEnvelope.messageId)).toMatch(/^not an OutboxEvent: .*eventId/);
+    expect(reasons.get(notObject.messageId)).toMatch(/^not an OutboxEvent: /);
+    expect(lines.filter((line) => line.message === "event type not projected; acknowledged")).toEqual([
+      expect.objectContaining({ eventType: "ClientRenamed", eventVersion: 1, messageId: unknown.messageId }),
     ]);
   });
 });

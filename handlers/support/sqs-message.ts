@@ -7,22 +7,33 @@ import { reasonOf } from "../../domain/validation";
 import { asError, describeFailure, logger } from "./logger";
 
 /**
- * The OutboxEvent in an SQS message, delivered raw (RawMessageDelivery) or inside the SNS
- * envelope (`{"Type": "Notification", "Message": "<json>"}`). Throws on anything else: the
- * batch processor then reports the message as failed, and after the redrive limit it goes
- * to the dead-letter queue.
+ * The JSON message an SQS record carries, delivered raw (RawMessageDelivery) or inside the
+ * SNS envelope (`{"Type": "Notification", "Message": "<json>"}`), parsed once and not yet
+ * decoded. Throws on a body that is not JSON or a notification without a string Message.
  */
-export const envelopeOf = (record: Pick<SQSRecord, "body">): OutboxEnvelope => {
-  let message: unknown = JSON.parse(record.body);
+export const messageOf = (record: Pick<SQSRecord, "body">): unknown => {
+  const message: unknown = JSON.parse(record.body);
   if (typeof message === "object" && message !== null && (message as { Type?: unknown }).Type === "Notification") {
     const inner = (message as { Message?: unknown }).Message;
     if (typeof inner !== "string") throw new Error("SNS notification without a string Message");
-    message = JSON.parse(inner);
+    return JSON.parse(inner);
   }
+  return message;
+};
+
+/** A parsed message as an OutboxEvent envelope; throws (naming every problem) on anything else. */
+export const decodeEnvelope = (message: unknown): OutboxEnvelope => {
   const decoded = OutboxEnvelope.decode(message);
   if (isLeft(decoded)) throw new Error(`not an OutboxEvent: ${reasonOf(decoded.left)}`);
   return decoded.right;
 };
+
+/**
+ * The OutboxEvent in an SQS message (see `messageOf`). Throws on anything else: the batch
+ * processor then reports the message as failed, and after the redrive limit it goes to the
+ * dead-letter queue.
+ */
+export const envelopeOf = (record: Pick<SQSRecord, "body">): OutboxEnvelope => decodeEnvelope(messageOf(record));
 
 /**
  * A failure with a stable code, logged as a field of its own (`code`) so that a log metric
