@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { isRight } from "fp-ts/Either";
 import * as O from "fp-ts/Option";
 import { Redis } from "ioredis";
@@ -15,7 +16,7 @@ import { sleep } from "./stats";
  * publishes each such SET on `__keyevent@0__:set` with the key as the message.
  */
 export interface AppliedWatch {
-  /** Event id (lower case) -> Date.now() when its marker was set (the first time). */
+  /** Event id (lower case) -> epoch ms when its marker was heard set (the first time). */
   readonly appliedAt: ReadonlyMap<string, number>;
   /** How many markers were heard so far. */
   count(): number;
@@ -37,7 +38,8 @@ export const watchApplied = async (redisUrl: string): Promise<AppliedWatch> => {
   const appliedAt = new Map<string, number>();
   subscriber.on("message", (_channel: string, key: string) => {
     const match = MARKER.exec(key);
-    if (match && !appliedAt.has(match[1] as string)) appliedAt.set(match[1] as string, Date.now());
+    // Wall-clock milliseconds with a fraction: the events' times are wall-clock too.
+    if (match && !appliedAt.has(match[1] as string)) appliedAt.set(match[1] as string, performance.timeOrigin + performance.now());
   });
   await subscriber.subscribe("__keyevent@0__:set");
   return {
