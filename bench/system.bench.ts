@@ -262,7 +262,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
       const at = watch.appliedAt.get(w.eventId);
       return at === undefined ? [] : [at - w.occurredAtMs];
     });
-    const liveLastApplied = Math.max(...written.map((w) => watch.appliedAt.get(w.eventId) ?? 0));
+    const liveLastApplied = written.reduce((last, w) => Math.max(last, watch.appliedAt.get(w.eventId) ?? 0), 0);
     const liveLag = percentiles(liveLags);
     const liveRowsPerSecond = (written.length * 1000) / Math.max(1, liveLastApplied - liveStart);
     progress(
@@ -292,8 +292,8 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     await runtime.start();
     const burstMissing = await watch.waitFor(burst, plan.convergeMs * 2);
     const burstApplied = burst.map((id) => watch.appliedAt.get(id)).filter((at): at is number => at !== undefined);
-    const firstApplied = Math.min(...burstApplied);
-    const lastApplied = Math.max(...burstApplied);
+    const firstApplied = burstApplied.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+    const lastApplied = burstApplied.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
     const burstEventsPerSecond = (burstApplied.length * 1000) / Math.max(1, lastApplied - firstApplied);
     progress(
       `cdc burst: ${burstApplied.length} events in every view ${((lastApplied - spawnedAt) / 1000).toFixed(1)} s after the start ` +
