@@ -26,6 +26,12 @@ export interface QueueOptions {
   /** Failed deliveries before a message goes to the dead letters (SQS redrive `maxReceiveCount`). */
   readonly maxReceiveCount: number;
   readonly batchSize?: number;
+  /**
+   * Batches in flight at once (a Lambda consumer's concurrency; SQS scales its pollers up
+   * when messages wait). Default 1. A further batch starts only when a full one waits, so a
+   * trickle is still delivered at once, and a backlog in full batches.
+   */
+  readonly concurrency?: number;
   /** A batch whose consumer has not answered by then counts as failed (SQS visibility timeout). */
   readonly visibilityTimeoutMs?: number;
   readonly deadLetters?: DeadLetterSink;
@@ -124,8 +130,8 @@ const errorText = (error: unknown): string => (error instanceof Error ? error.me
  * An SQS standard queue in the process: at-least-once delivery in batches, per-message
  * failures (ReportBatchItemFailures), a visibility timeout on each batch, exponential
  * backoff between tries, and a redrive to a durable dead-letter store after
- * `maxReceiveCount` failures of the message's own. One batch is in flight at a time, as a
- * Lambda consumer with a concurrency of one.
+ * `maxReceiveCount` failures of the message's own. Up to `concurrency` batches are in
+ * flight at a time (one by default), as a Lambda consumer with that reserved concurrency.
  *
  * It holds nothing durable itself: a message is settled (and so may be acknowledged
  * upstream) only once handled, so whatever a stop or a crash leaves here is replayed from
@@ -138,7 +144,8 @@ export class LocalQueue {
   private readonly delayed = new DelayHeap();
   private inFlightCount = 0;
   private consumer: QueueConsumer | undefined;
-  private running: Promise<void> | undefined;
+  /** The delivery loops running now, at most `concurrency`. */
+  private readonly running = new Set<Promise<void>>();
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = false;
@@ -185,7 +192,7 @@ export class LocalQueue {
   /** Holds deliveries (the batch in flight finishes); `resume` goes on. */
   pause(): Promise<void> {
     this.paused = true;
-    return this.running ?? Promise.resolve();
+    return this.allRunning();
   }
 
   resume(): void {
@@ -195,7 +202,11 @@ export class LocalQueue {
 
   /** Resolves when nothing is visible and nothing is in flight (failed messages may still wait). */
   async drain(): Promise<void> {
-    while (this.running !== undefined) await this.running;
+    while (this.running.size > 0) await this.allRunning();
+  }
+
+  private allRunning(): Promise<void> {
+    return Promise.all([...this.running]).then(() => undefined);
   }
 
   /**
@@ -205,7 +216,7 @@ export class LocalQueue {
   async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     this.clearTimer();
-    if (this.running !== undefined) await Promise.race([this.running, sleepUnref(graceMs)]);
+    if (this.running.size > 0) await Promise.race([this.allRunning(), sleepUnref(graceMs)]);
   }
 
   private clearTimer(): void {
@@ -215,14 +226,23 @@ export class LocalQueue {
   }
 
   private wake(): void {
-    if (this.stopped || this.paused || this.consumer === undefined || this.running !== undefined) return;
-    this.clearTimer();
-    this.running = this.loop()
-      .catch((error: unknown) => this.options.log?.(`${this.name}: delivery loop failed: ${errorText(error)}`))
-      .finally(() => {
-        this.running = undefined;
-        this.schedule();
-      });
+    if (this.stopped || this.paused || this.consumer === undefined) return;
+    const concurrency = Math.max(1, this.options.concurrency ?? 1);
+    const batchSize = this.options.batchSize ?? QUEUE_BATCH_SIZE;
+    if (this.running.size > 0) this.promoteDue(Date.now());
+    while (this.running.size < concurrency) {
+      // The first loop starts for any message (and looks at the delayed ones itself); a
+      // further one only for a full batch waiting, so a trickle is not cut into single messages.
+      if (this.running.size > 0 && this.ready.length - this.head < batchSize) return;
+      this.clearTimer();
+      const running: Promise<void> = this.loop()
+        .catch((error: unknown) => this.options.log?.(`${this.name}: delivery loop failed: ${errorText(error)}`))
+        .finally(() => {
+          this.running.delete(running);
+          this.schedule();
+        });
+      this.running.add(running);
+    }
   }
 
   /** Sleeps until the next waiting message becomes visible again. */

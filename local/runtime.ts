@@ -134,6 +134,12 @@ const streamRecordOf = (raw: unknown): StreamRecord => {
   return { data: decoded, partitionKey: String(partitionKey ?? "") };
 };
 
+/**
+ * Batches each queue's consumer may have in flight at once: a backlog is worked off by
+ * several invocations, as SQS scales its Lambda pollers, instead of one round trip at a time.
+ */
+const QUEUE_CONCURRENCY = 4;
+
 /** Downstream backlog past which the log tailer stops reading (the slot keeps the rest). */
 const SATURATED_MESSAGES = 20_000;
 const SATURATED_TRANSACTIONS = 2_000;
@@ -228,7 +234,16 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     const retryDelayMs = options.retryDelayMs ?? 200;
     const maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
     const queue = (name: QueueName, dependenciesUp: () => Promise<boolean>) =>
-      new LocalQueue({ name, retryDelayMs, maxRetryDelayMs, maxReceiveCount: MAX_RECEIVE_COUNT, deadLetters: store.put, dependenciesUp, log });
+      new LocalQueue({
+        name,
+        retryDelayMs,
+        maxRetryDelayMs,
+        maxReceiveCount: MAX_RECEIVE_COUNT,
+        concurrency: QUEUE_CONCURRENCY,
+        deadLetters: store.put,
+        dependenciesUp,
+        log,
+      });
     /** Read live: between a wipe and the guard's next look, a cached "present" would count the refusals. */
     const generationPresent = async (): Promise<boolean> => {
       const found = await withTimeout(views.generation()(), 1_000).catch(() => undefined);

@@ -23,6 +23,51 @@ const consumerFailing =
   };
 
 describe("the local SQS queue", () => {
+  it("works a backlog off with up to `concurrency` full batches in flight, and pauses and stops with all of them", async () => {
+    const queue = new LocalQueue({ name: "q", retryDelayMs: 1, maxReceiveCount: 3, batchSize: 10, concurrency: 3 });
+    let inFlight = 0;
+    let most = 0;
+    const sizes: number[] = [];
+    const releases: Array<() => void> = [];
+    queue.consume(async (event) => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      sizes.push(event.Records.length);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      inFlight -= 1;
+    });
+    let settled = 0;
+    for (let i = 0; i < 45; i++) queue.send(String(i), {}, { settle: () => void (settled += 1) });
+    await waitFor(() => releases.length === 3);
+    expect(queue.inFlight()).toBe(30);
+    const paused = queue.pause();
+    for (const release of releases.splice(0)) release();
+    await paused;
+    expect(settled).toBe(30);
+    expect(releases).toHaveLength(0);
+    // 15 left: a full batch goes, the 5 behind it wait for a loop to come free.
+    queue.resume();
+    await waitFor(() => releases.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(queue.inFlight()).toBe(10);
+    for (const release of releases.splice(0)) release();
+    await waitFor(() => releases.length === 1);
+    for (const release of releases.splice(0)) release();
+    await waitFor(() => queue.depth() === 0);
+    expect(settled).toBe(45);
+    expect(most).toBe(3);
+    expect(sizes.sort((a, b) => a - b)).toEqual([5, 10, 10, 10, 10]);
+
+    // A trickle is not cut up: one loop, which takes whatever is there.
+    sizes.length = 0;
+    queue.send("late");
+    await waitFor(() => releases.length === 1);
+    releases.splice(0).forEach((release) => release());
+    await waitFor(() => queue.depth() === 0);
+    expect(sizes).toEqual([1]);
+    await queue.stop();
+  });
+
   it("settles what succeeds, retries what fails, and keeps a message that keeps failing as a dead letter with its reason", async () => {
     const letters: DeadLetter[] = [];
     const queue = new LocalQueue({ name: "q", retryDelayMs: 1, maxReceiveCount: 3, deadLetters: async (l) => void letters.push(l) });
