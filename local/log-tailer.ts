@@ -145,7 +145,10 @@ interface Committed {
  * one query for every group waiting.
  */
 const visibilityGate = (connectionString: string, release: (committed: Committed) => void, onDatabaseDown: () => void) => {
-  const waiting: Committed[] = [];
+  // A FIFO with a moving head: shift() on an array this long (a burst holds thousands)
+  // copies the whole rest each time.
+  let waiting: Committed[] = [];
+  let head = 0;
   let client: Client | undefined;
   let draining = false;
   let stopped = false;
@@ -167,7 +170,7 @@ const visibilityGate = (connectionString: string, release: (committed: Committed
     if (draining) return;
     draining = true;
     try {
-      while (waiting.length > 0 && !stopped) {
+      while (waiting.length > head && !stopped) {
         let seen: Snapshot;
         try {
           seen = await snapshot();
@@ -181,9 +184,18 @@ const visibilityGate = (connectionString: string, release: (committed: Committed
           continue;
         }
         let released = 0;
-        while (waiting.length > 0 && visibleIn(seen, (waiting[0] as Committed).xid)) {
-          release(waiting.shift() as Committed);
+        while (waiting.length > head && visibleIn(seen, (waiting[head] as Committed).xid)) {
+          const next = waiting[head] as Committed;
+          head += 1;
+          release(next);
           released += 1;
+        }
+        if (head === waiting.length) {
+          waiting = [];
+          head = 0;
+        } else if (head > 1024 && head * 2 > waiting.length) {
+          waiting = waiting.slice(head);
+          head = 0;
         }
         if (released === 0) await sleep(1);
       }

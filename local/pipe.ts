@@ -21,6 +21,22 @@ export interface PipeOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Where the local shard's sequence numbers start (a Kinesis sequence number is a decimal string). */
+const FIRST_SEQUENCE = 49_590_338_271_490_256_608_559_692_538_361_571_095_921_575_989_136_588_898n;
+const LOW_DIGITS = 15;
+const LOW_MODULUS = 10n ** BigInt(LOW_DIGITS);
+/** The sequence number's digits above the low 15, which a process's count never carries into. */
+const SEQUENCE_HIGH = (FIRST_SEQUENCE / LOW_MODULUS).toString();
+const SEQUENCE_LOW = Number(FIRST_SEQUENCE % LOW_MODULUS);
+
+/** FIRST_SEQUENCE + n in decimal, without a BigInt per record while the low digits do not overflow. */
+const sequenceNumberAfter = (n: number): string => {
+  const low = SEQUENCE_LOW + n;
+  return Number.isSafeInteger(low) && low < Number(LOW_MODULUS)
+    ? SEQUENCE_HIGH + String(low).padStart(LOW_DIGITS, "0")
+    : (FIRST_SEQUENCE + BigInt(n)).toString();
+};
+
 /**
  * The EventBridge Pipe, in the process: Kinesis-shaped records in batches, the enrichment
  * function, then the SNS topic. The enrichment throws only when its quarantine is down
@@ -29,7 +45,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * in commit order, as one Kinesis shard is read.
  */
 export class LocalPipe {
-  private sequence = 0n;
+  private sequence = 0;
   private tail: Promise<void> = Promise.resolve();
   private queued = 0;
   private stopped = false;
@@ -75,8 +91,8 @@ export class LocalPipe {
   }
 
   private kinesisRecord(record: StreamRecord): Record<string, unknown> {
-    this.sequence += 1n;
-    const sequenceNumber = (49_590_338_271_490_256_608_559_692_538_361_571_095_921_575_989_136_588_898n + this.sequence).toString();
+    this.sequence += 1;
+    const sequenceNumber = sequenceNumberAfter(this.sequence);
     return {
       kinesisSchemaVersion: "1.0",
       partitionKey: record.partitionKey,

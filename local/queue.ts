@@ -59,6 +59,9 @@ interface Message {
   lastError: string;
   /** Exhausted, but the dead-letter store was not reachable yet: retry the store, not the consumer. */
   exhausted: boolean;
+  /** The body's MD5 and the attributes in SQS's form, made at the first delivery that asks. */
+  md5: string | undefined;
+  sqsAttributes: SQSRecord["messageAttributes"] | undefined;
 }
 
 /** A consumer may say why each message failed (the local runtime's handlers do); SQS cannot. */
@@ -180,6 +183,8 @@ export class LocalQueue {
       visibleAt: 0,
       lastError: "",
       exhausted: false,
+      md5: undefined,
+      sqsAttributes: undefined,
     });
     this.wake();
   }
@@ -374,6 +379,12 @@ export class LocalQueue {
   }
 
   private toRecord(message: Message): SQSRecord {
+    message.sqsAttributes ??= Object.fromEntries(
+      Object.entries(message.attributes).map(([key, value]) => [
+        key,
+        { stringValue: value, dataType: "String", stringListValues: [], binaryListValues: [] },
+      ]),
+    );
     return {
       messageId: message.messageId,
       receiptHandle: `${message.messageId}#${message.receiveCount}`,
@@ -384,13 +395,11 @@ export class LocalQueue {
         SenderId: "local",
         ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt),
       },
-      messageAttributes: Object.fromEntries(
-        Object.entries(message.attributes).map(([key, value]) => [
-          key,
-          { stringValue: value, dataType: "String", stringListValues: [], binaryListValues: [] },
-        ]),
-      ),
-      md5OfBody: createHash("md5").update(message.body).digest("hex"),
+      messageAttributes: message.sqsAttributes,
+      // Computed when read (the handlers do not read it), once per message.
+      get md5OfBody(): string {
+        return (message.md5 ??= createHash("md5").update(message.body).digest("hex"));
+      },
       eventSource: "aws:sqs",
       eventSourceARN: `arn:aws:sqs:local:000000000000:${this.name}`,
       awsRegion: "local",

@@ -22,13 +22,14 @@ export class LocalTopic {
   }
 
   publish(message: string, attributes: Readonly<Record<string, string>>, ticket?: Ticket): void {
-    const messageId = randomUUID();
+    // Only the SNS envelope carries a message id; raw deliveries need none.
+    let messageId: string | undefined;
     for (const { queue, raw } of this.subscriptions) {
       const body = raw
         ? message
         : JSON.stringify({
             Type: "Notification",
-            MessageId: messageId,
+            MessageId: (messageId ??= randomUUID()),
             TopicArn: `arn:aws:sns:local:000000000000:${this.name}`,
             Message: message,
             Timestamp: new Date().toISOString(),
