@@ -70,7 +70,7 @@ export const startMoto = async (logFile: string): Promise<Moto> => {
       const response = await fetch(`${url}/moto-api/config`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ lambda: { use_docker: false }, batch: { use_docker: false } }),
+        body: JSON.stringify({ lambda: { use_docker: false } }),
       });
       if (response.ok) break;
     } catch {

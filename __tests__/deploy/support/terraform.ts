@@ -63,14 +63,33 @@ export interface Tools {
 export const requireTools = (): Tools => {
   if (!onPath("terraform")) throw new Error("terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)");
   if (!onPath("moto_server")) throw new Error("moto_server is not on PATH: pip install 'moto[server]>=5.2'");
-  const candidates = process.env.TF_PLUGIN_DIR ? [process.env.TF_PLUGIN_DIR] : implicitPluginDirs();
-  for (const dir of candidates) {
+  const given = process.env.TF_PLUGIN_DIR;
+  for (const dir of given ? [given] : [...implicitPluginDirs(), ...mirrorsOnThisMachine()]) {
     const versions = mirroredVersions(dir);
     if (versions.length > 0) return { pluginDir: dir, providerVersion: versions[versions.length - 1]! };
   }
   throw new Error(
-    `no hashicorp/aws provider for ${PLATFORM} under ${candidates.join(", ")}: set TF_PLUGIN_DIR to a directory made by \`terraform providers mirror\` (it holds ${AWS_PROVIDER}/<version>/${PLATFORM}/)`,
+    `no hashicorp/aws provider for ${PLATFORM} ${given ? `under TF_PLUGIN_DIR=${given}` : "in Terraform's mirror directories or anywhere on this machine"}: set TF_PLUGIN_DIR to a directory made by \`terraform providers mirror\` (it holds ${AWS_PROVIDER}/<version>/${PLATFORM}/)`,
   );
+};
+
+/**
+ * Provider mirrors anywhere on the machine (a second or so): the directory above each
+ * `registry.terraform.io/hashicorp/aws/<version>/<platform>/terraform-provider-aws_*` found,
+ * leaving out working directories' own `.terraform/` copies.
+ */
+const mirrorsOnThisMachine = (): string[] => {
+  const found = spawnSync(
+    "find",
+    ["/", "(", "-path", "/proc", "-o", "-path", "/sys", "-o", "-path", "/dev", "-o", "-name", ".terraform", ")", "-prune", "-o",
+      "-path", `*/${AWS_PROVIDER}/*`, "-name", "terraform-provider-aws_*", "-type", "f", "-print"],
+    { encoding: "utf8", timeout: 60_000, maxBuffer: 4 * 1024 * 1024 },
+  );
+  const roots = (found.stdout ?? "")
+    .split("\n")
+    .filter((file) => file !== "")
+    .map((file) => path.resolve(file, "..", "..", "..", "..", "..", ".."));
+  return [...new Set(roots)];
 };
 
 type Json = Record<string, unknown>;
