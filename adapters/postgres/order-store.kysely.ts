@@ -7,6 +7,7 @@ import { cents } from "../../domain/money";
 import type { Client, Product, ProductId } from "../../domain/order";
 import type { IdempotencyClaim, NewOrder, OrderReads, OrderReadsWanted, OrderStore, PlacedOrder } from "../../domain/ports";
 import { preparedStatement } from "./pool";
+import { batcher } from "./statement-batcher";
 import type { Database } from "./schema";
 
 /**
@@ -38,12 +39,14 @@ interface StoredOrder {
 const ORDER_COLUMNS = "id, client_id, total_cents, placed_at, request_fingerprint";
 
 /**
- * Everything placing an order reads, in one round trip: the order already stored under the
- * idempotency key (none without a key: NULL matches nothing), the client, and the products
- * among the ids asked for, at their current price. The aggregate subquery always yields
- * one row, so the client and the keyed order are left-joined to it.
+ * Everything placing an order reads, for a batch of orders in one round trip: per order, the
+ * order already stored under its idempotency key (none without a key: NULL matches nothing),
+ * its client, and the products among the ids it asks for, at their current price. One row
+ * per order, in the order of the batch; the lateral aggregate always yields one row, so the
+ * client and the keyed order are left-joined to it.
  *
- * $1 client id, $2 idempotency key or NULL, $3 product ids
+ * $1 client ids, $2 idempotency keys (or NULLs), one per order;
+ * $3 order indexes (from 1) and $4 product ids, one pair per product asked for
  */
 const READ_SQL = preparedStatement(
   "place_order_read",
@@ -51,11 +54,16 @@ const READ_SQL = preparedStatement(
           o.id AS order_id, o.client_id AS order_client_id, o.total_cents AS order_total_cents,
           o.placed_at AS order_placed_at, o.request_fingerprint AS order_fingerprint,
           p.ids AS product_ids, p.names AS product_names, p.prices AS product_prices
-     FROM (SELECT coalesce(array_agg(id), '{}') AS ids, coalesce(array_agg(name), '{}') AS names,
-                  coalesce(array_agg(price_cents::text), '{}') AS prices
-             FROM product WHERE id = ANY($3::int[])) AS p
-     LEFT JOIN client c ON c.id = $1::int
-     LEFT JOIN "order" o ON o.idempotency_key = $2::text`,
+     FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS asked(client_id, idempotency_key, i)
+     CROSS JOIN LATERAL (
+       SELECT coalesce(array_agg(product.id), '{}') AS ids, coalesce(array_agg(product.name), '{}') AS names,
+              coalesce(array_agg(product.price_cents::text), '{}') AS prices
+         FROM product
+        WHERE product.id IN (SELECT wanted.product_id FROM unnest($3::int[], $4::int[]) AS wanted(i, product_id)
+                              WHERE wanted.i = asked.i)) AS p
+     LEFT JOIN client c ON c.id = asked.client_id
+     LEFT JOIN "order" o ON o.idempotency_key = asked.idempotency_key
+    ORDER BY asked.i`,
 );
 
 interface ReadRow {
@@ -74,30 +82,38 @@ interface ReadRow {
 }
 
 /**
- * The order, its lines and its outbox row in ONE statement (data-modifying CTEs), which is
- * its own transaction: all three commit together or none does. Lines and event are inserted
- * from the order CTE, so when the idempotency key conflicts nothing at all is written and no
- * row comes back.
+ * A batch of orders, their lines and their outbox rows in ONE statement (data-modifying
+ * CTEs), which is its own transaction: everything commits together or nothing does. Lines and
+ * events are inserted only for the orders the statement placed, so an order whose
+ * idempotency key conflicts writes nothing at all and returns no row, whether the key was
+ * taken before or by an earlier order of the same batch (ON CONFLICT DO NOTHING skips both).
  *
- * $1 order id, $2 client id, $3 occurred at, $4 total, $5 event id, $6 key, $7 fingerprint,
- * $8 product ids, $9 quantities, $10 unit prices, $11 aggregate type, $12 aggregate id,
- * $13 event type, $14 event version, $15 payload
+ * Per order: $1 id, $2 client id, $3 occurred at, $4 total, $5 event id, $6 key, $7
+ * fingerprint, $8 aggregate type, $9 aggregate id, $10 event type, $11 event version,
+ * $12 payload. Per line: $13 order id, $14 product id, $15 quantity, $16 unit price.
  */
 const WRITE_SQL = preparedStatement(
   "place_order_write",
-  `WITH placed AS (
+  `WITH asked AS (
+     SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::bigint[], $5::uuid[], $6::text[], $7::text[],
+                          $8::text[], $9::text[], $10::text[], $11::int[], $12::text[])
+       AS a(id, client_id, occurred_at, total_cents, event_id, idempotency_key, request_fingerprint,
+            aggregate_type, aggregate_id, event_type, event_version, payload)
+   ), placed AS (
      INSERT INTO "order" (id, client_id, placed_at, total_cents, event_id, idempotency_key, request_fingerprint)
-     VALUES ($1::uuid, $2::int, $3::timestamptz, $4::bigint, $5::uuid, $6::text, $7::text)
+     SELECT id, client_id, occurred_at, total_cents, event_id, idempotency_key, request_fingerprint FROM asked
      ON CONFLICT (idempotency_key) DO NOTHING
      RETURNING ${ORDER_COLUMNS}
    ), lines AS (
      INSERT INTO order_item (order_id, product_id, quantity, unit_price_cents)
-     SELECT placed.id, line.product_id, line.quantity, line.unit_price_cents
-       FROM placed, unnest($8::int[], $9::int[], $10::bigint[]) AS line(product_id, quantity, unit_price_cents)
+     SELECT line.order_id, line.product_id, line.quantity, line.unit_price_cents
+       FROM unnest($13::uuid[], $14::int[], $15::int[], $16::bigint[]) AS line(order_id, product_id, quantity, unit_price_cents)
+       JOIN placed ON placed.id = line.order_id
    ), announced AS (
      INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, event_version, payload, occurred_at)
-     SELECT $5::uuid, $11::text, $12::text, $13::text, $14::int, $15::jsonb, $3::timestamptz
-       FROM placed
+     SELECT asked.event_id, asked.aggregate_type, asked.aggregate_id, asked.event_type, asked.event_version,
+            asked.payload::jsonb, asked.occurred_at
+       FROM asked JOIN placed ON placed.id = asked.id
    )
    SELECT ${ORDER_COLUMNS} FROM placed`,
 );
@@ -177,30 +193,111 @@ const readsFrom = (db: Kysely<Database>, row: ReadRow, wanted: OrderReadsWanted)
   };
 };
 
-const writeParameters = (order: NewOrder, claim: IdempotencyClaim | undefined): ReadonlyArray<unknown> => {
-  const { event } = order;
-  return [
-    order.id,
-    order.clientId,
-    event.occurredAt,
-    order.totalCents,
-    event.eventId,
-    claim?.key ?? null,
-    claim?.fingerprint ?? null,
-    order.lines.map((l) => l.productId),
-    order.lines.map((l) => l.quantity),
-    order.lines.map((l) => l.unitPriceCents),
-    event.aggregateType,
-    event.aggregateId,
-    event.eventType,
-    event.eventVersion,
-    JSON.stringify(event.payload),
-  ];
+
+/** One order's part of a batched read. */
+interface ReadAsked {
+  readonly clientId: number;
+  readonly key: string | null;
+  readonly productIds: ReadonlyArray<ProductId>;
+}
+
+/** One order's part of a batched write. */
+interface WriteAsked {
+  readonly order: NewOrder;
+  readonly claim: IdempotencyClaim | undefined;
+}
+
+const readParameters = (batch: ReadonlyArray<ReadAsked>): unknown[] => {
+  const indexes: number[] = [];
+  const productIds: number[] = [];
+  batch.forEach((asked, i) => {
+    for (const id of asked.productIds) {
+      indexes.push(i + 1);
+      productIds.push(id);
+    }
+  });
+  return [batch.map((a) => a.clientId), batch.map((a) => a.key), indexes, productIds];
 };
+
+const writeParameters = (batch: ReadonlyArray<WriteAsked>): unknown[] => {
+  const columns: unknown[][] = Array.from({ length: 16 }, () => []);
+  const push = (column: number, value: unknown) => (columns[column] as unknown[]).push(value);
+  for (const { order, claim } of batch) {
+    const { event } = order;
+    [
+      order.id,
+      order.clientId,
+      event.occurredAt,
+      order.totalCents,
+      event.eventId,
+      claim?.key ?? null,
+      claim?.fingerprint ?? null,
+      event.aggregateType,
+      event.aggregateId,
+      event.eventType,
+      event.eventVersion,
+      JSON.stringify(event.payload),
+    ].forEach((value, column) => push(column, value));
+    for (const line of order.lines) {
+      push(12, order.id);
+      push(13, line.productId);
+      push(14, line.quantity);
+      push(15, line.unitPriceCents);
+    }
+  }
+  return columns;
+};
+
+/** An error the server answered for the statement: it failed whole, and wrote nothing. */
+const statementFailed = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  // Class 08 (connection) and 57 (operator intervention: shutdown, crash) end the
+  // connection: whether a commit happened is not known, so nothing is retried.
+  return typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith("08") && !code.startsWith("57");
+};
+
+/** Batches of at most this many orders; and so many statements of each kind out at once. */
+const MAX_BATCH = 64;
+const MAX_IN_FLIGHT = 2;
+
+interface Statements {
+  readonly read: (asked: ReadAsked) => Promise<ReadRow>;
+  readonly write: (asked: WriteAsked) => Promise<StoredOrder | undefined>;
+}
+
+const statementsFor = (db: Kysely<Database>, beforeCommit: (() => Promise<void>) | undefined): Statements => {
+  const read = batcher<ReadAsked, ReadRow>(
+    async (batch) => (await db.executeQuery<ReadRow>(CompiledQuery.raw(READ_SQL, readParameters(batch)))).rows,
+    { maxBatch: MAX_BATCH, maxInFlight: MAX_IN_FLIGHT, isolate: statementFailed },
+  );
+  const writeBatch = async (batch: ReadonlyArray<WriteAsked>): Promise<ReadonlyArray<StoredOrder | undefined>> => {
+    const query = CompiledQuery.raw(WRITE_SQL, writeParameters(batch));
+    const rows =
+      beforeCommit === undefined
+        ? (await db.executeQuery<StoredOrder>(query)).rows
+        : await db.transaction().execute(async (trx) => {
+            const inserted = (await trx.executeQuery<StoredOrder>(query)).rows;
+            if (inserted.length > 0) await beforeCommit();
+            return inserted;
+          });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return batch.map(({ order }) => byId.get(order.id));
+  };
+  const write = batcher<WriteAsked, StoredOrder | undefined>(writeBatch, {
+    maxBatch: MAX_BATCH,
+    maxInFlight: MAX_IN_FLIGHT,
+    isolate: statementFailed,
+  });
+  return { read, write };
+};
+
+/** One set of batchers per database handle: every request of the process shares them. */
+const shared = new WeakMap<Kysely<Database>, Statements>();
 
 /**
  * Places an order and its outbox event in two round trips instead of five
- * (BEGIN, 2 SELECTs, the write, COMMIT):
+ * (BEGIN, 2 SELECTs, the write, COMMIT), each shared with the orders placed at the same
+ * time (`statement-batcher.ts`):
  *
  *   1. one read (READ_SQL): the order already stored under the key, if any, is the answer
  *      and nothing is written; else `decide` prices the order from the client and the
@@ -214,37 +311,34 @@ const writeParameters = (order: NewOrder, claim: IdempotencyClaim | undefined): 
  *        A: commits                      B: conflict -> no row, nothing written;
  *                                           re-SELECT sees A's order
  *      so B answers with A's order and writes nothing. A client deleted since the read
- *      fails the write on the foreign key (nothing written), as inside a transaction.
+ *      fails the write on the foreign key; the batch is then written order by order, so
+ *      that order alone fails, with nothing written for it.
  *
- * Both statements are named prepared statements: each connection plans them once.
- * Nothing is published from here: the log tailer picks the outbox row up after the commit.
+ * An order is acknowledged only once the statement that wrote it committed; a batch that
+ * fails leaves none of its orders written. Both statements are named prepared statements:
+ * each connection plans them once. Nothing is published from here: the log tailer picks
+ * the outbox rows up after the commit.
  */
 export const createOrderStore = (db: Kysely<Database>, faults: OrderStoreFaults = {}): OrderStore => {
   const beforeCommit = faults.beforeCommit;
-  const write = async (parameters: ReadonlyArray<unknown>): Promise<StoredOrder | undefined> => {
-    const query = CompiledQuery.raw(WRITE_SQL, [...parameters]);
-    if (beforeCommit === undefined) return (await db.executeQuery<StoredOrder>(query)).rows[0];
-    return db.transaction().execute(async (trx) => {
-      const inserted = (await trx.executeQuery<StoredOrder>(query)).rows[0];
-      if (inserted !== undefined) await beforeCommit();
-      return inserted;
-    });
-  };
+  let statements = beforeCommit === undefined ? shared.get(db) : undefined;
+  if (statements === undefined) {
+    statements = statementsFor(db, beforeCommit);
+    if (beforeCommit === undefined) shared.set(db, statements);
+  }
+  const { read, write } = statements;
   return {
     placeOrder: (idempotency, wanted, decide) =>
       TE.tryCatch(async () => {
         const claim = O.toUndefined(idempotency);
-        const read = (
-          await db.executeQuery<ReadRow>(CompiledQuery.raw(READ_SQL, [wanted.clientId, claim?.key ?? null, [...wanted.productIds]]))
-        ).rows[0];
-        if (read === undefined) throw new Error("the place-order read returned no row");
-        const existing = keyedOrderOf(read);
+        const row = await read({ clientId: wanted.clientId, key: claim?.key ?? null, productIds: wanted.productIds });
+        const existing = keyedOrderOf(row);
         if (existing !== undefined && claim !== undefined) return replay(existing, claim);
 
-        const decided = await decide(readsFrom(db, read, wanted))();
+        const decided = await decide(readsFrom(db, row, wanted))();
         if (E.isLeft(decided)) throw new Refusal(decided.left);
 
-        const inserted = await write(writeParameters(decided.right, claim));
+        const inserted = await write({ order: decided.right, claim });
         if (inserted !== undefined) return rowToPlacedOrder(inserted, false);
         // Only an idempotency-key conflict leaves no row (see step 2).
         const winner =
