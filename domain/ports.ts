@@ -95,7 +95,10 @@ export interface ClientViewStore {
 }
 
 export interface OutboxJanitor {
-  /** Deletes the outbox rows of delivered events; missing rows are fine. Returns how many went. */
+  /**
+   * Deletes the outbox rows of delivered events; missing rows are fine. Returns how many rows
+   * the statement deleted (it may carry other purges made at the same time).
+   */
   readonly purge: (eventIds: ReadonlyArray<Uuid>) => TaskEither<DomainError, number>;
 }
 
