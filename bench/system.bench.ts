@@ -13,7 +13,7 @@ import { startEmbeddedPostgres } from "../local/embedded-postgres";
 import { startRedisServer } from "../local/redis-server";
 import { runtimeProcess } from "../__tests__/support/runtime-process";
 import { renderChart, type LagRow, type ThroughputRow } from "./system/chart";
-import { type HttpPoint, type PacedResult, runAutocannon, runPaced } from "./system/http";
+import { type HttpPoint, type PacedResult, runAutocannon, runPaced, runWrk, wrkVersion } from "./system/http";
 import { runSql, sqlDifferences, type SqlKind, type SqlPoint } from "./system/sql";
 import { cpuSeconds, peakRssMb, percentiles, type Percentiles, progress, round } from "./system/stats";
 import { viewDifferences, watchApplied } from "./system/views";
@@ -192,13 +192,18 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     cleanups.push(async () => redis.disconnect());
 
     // ---- 2. end to end: POST /orders, closed loop ----
-    await runAutocannon(url(), runtime.auth, 8, 1); // warm-up: JIT, pools, prepared plans
+    // wrk when installed (BENCH_LOAD_GENERATOR=autocannon to compare): the load generator
+    // shares the 2 cores with the system, and wrk needs several times less CPU per request.
+    const wrk = process.env.BENCH_LOAD_GENERATOR === "autocannon" ? undefined : wrkVersion();
+    const closedLoop = wrk === undefined ? runAutocannon : runWrk;
+    progress(`closed-loop load generator: ${wrk === undefined ? "autocannon (wrk is not on PATH: apt-get install wrk)" : `wrk ${wrk}`}`);
+    await closedLoop(url(), runtime.auth, 8, 1); // warm-up: JIT, pools, prepared plans
     checked("warm-up", await viewDifferences(db, redis, plan.convergeMs));
     const pid = pidNow();
     const cpuBefore = cpuSeconds(pid);
     const httpPoints: HttpPoint[] = [];
     for (const connections of plan.httpConnections) {
-      const point = await runAutocannon(url(), runtime.auth, connections, plan.httpSeconds);
+      const point = await closedLoop(url(), runtime.auth, connections, plan.httpSeconds);
       httpPoints.push(point);
       progress(
         `e2e      ${String(connections).padStart(3)} connections: ${Math.round(point.ordersPerSecond)} orders/s, ` +
@@ -320,7 +325,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
         node: process.version,
         postgres: serverVersion,
         redis: /redis_version:(\S+)/.exec(redisInfo)?.[1] ?? "?",
-        load_generator: `autocannon ${packageJson.devDependencies.autocannon ?? "?"} (closed loop), node:http paced (open loop)`,
+        load_generator: `${wrk === undefined ? `autocannon ${packageJson.devDependencies.autocannon ?? "?"}` : `wrk ${wrk}`} (closed loop), node:http paced (open loop)`,
       },
       baseline: {
         orders_per_s: round(baseline.ordersPerSecond, 0),

@@ -30,3 +30,9 @@ export const PIPE_BATCH_SIZE = 10;
 
 /** Messages per batch an SQS consumer (the event source mappings; locally the queues) gets. */
 export const QUEUE_BATCH_SIZE = 10;
+
+/**
+ * How long API Gateway keeps the authorizer's policy for one Authorization header
+ * (`authorizerResultTtlInSeconds`); the local gateway caches it for as long.
+ */
+export const AUTHORIZER_TTL_SECONDS = 300;

@@ -17,13 +17,13 @@ import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { EnvironmentConfig } from "./config";
 import type { GeneratedSecret } from "./secrets";
+import { AUTHORIZER_TTL_SECONDS } from "../domain/contracts";
 
 const API_NAME = "OrdersAPI";
 const STAGE_NAME = "prod";
 export const ADMIN_USER = "admin";
 /** API Gateway's account-wide CloudWatch logging role; the `cqrs-account` stack creates it. */
 export const API_GATEWAY_CLOUDWATCH_ROLE = "cqrs-apigateway-cloudwatch";
-const AUTHORIZER_TTL_SECONDS = 300;
 const API_KEY_REQUIRED = true;
 
 /** One JSON object per request in the access log. */

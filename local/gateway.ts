@@ -37,25 +37,36 @@ export interface GatewayOptions {
   readonly host: string;
   readonly port: number;
   readonly stage?: string;
+  /** How long a verdict of the authorizer holds for one Authorization header (API Gateway's cache); 0: never kept. */
+  readonly authorizerTtlMs?: number;
 }
 
 /** API Gateway refuses payloads over 10 MB; we stop reading far earlier (the handler's limit is 64 KiB). */
 const MAX_READ_BYTES = 1024 * 1024;
 
-const matchRoute = <R extends { readonly method: string; readonly resource: string }>(routes: ReadonlyArray<R>, method: string, path: string) => {
-  for (const route of routes) {
-    if (route.method !== method) continue;
-    const names: string[] = [];
-    const pattern = new RegExp(
-      `^${route.resource.replace(/\{([^}]+)\}/g, (_, name: string) => (names.push(name), "([^/]+)"))}/?$`,
-    );
-    const match = pattern.exec(path);
-    if (match) {
-      return { route, pathParameters: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? "")])) };
-    }
-  }
-  return undefined;
+/** A route's resource path as a pattern, made once: `{name}` segments become captures. */
+const compile = <R extends { readonly method: string; readonly resource: string }>(route: R) => {
+  const names: string[] = [];
+  const pattern = new RegExp(`^${route.resource.replace(/\{([^}]+)\}/g, (_, name: string) => (names.push(name), "([^/]+)"))}/?$`);
+  return { route, names, pattern };
 };
+
+const matcher = <R extends { readonly method: string; readonly resource: string }>(routes: ReadonlyArray<R>) => {
+  const compiled = routes.map(compile);
+  return (method: string, path: string) => {
+    for (const { route, names, pattern } of compiled) {
+      if (route.method !== method) continue;
+      const match = pattern.exec(path);
+      if (match) {
+        return { route, pathParameters: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1] ?? "")])) };
+      }
+    }
+    return undefined;
+  };
+};
+
+/** Most Authorization headers whose verdict is kept: beyond that the cache starts afresh. */
+const MAX_CACHED_VERDICTS = 1_000;
 
 /** The invoke URL of a deployed stage ends in `/prod`: accept the seed's URLs unchanged. */
 const withoutStage = (path: string, stage: string): string =>
@@ -107,6 +118,13 @@ const readBody = (req: IncomingMessage): Promise<Buffer | "too-large"> =>
  */
 export const startGateway = (options: GatewayOptions): Promise<{ server: Server; url: string }> => {
   const stage = options.stage ?? "prod";
+  const matchApiRoute = matcher(options.routes);
+  const matchLocalRoute = matcher((options.localRoutes ?? []).map((route) => ({ method: route.method, resource: `/_local/${route.path}`, route })));
+  // API Gateway keeps an authorizer's policy (Allow or Deny) per Authorization header for the
+  // TTL and asks again after; the policy covers the whole stage, so any route may reuse it.
+  // A header-less request never reaches the authorizer, and a failure (401) is not kept.
+  const ttlMs = options.authorizerTtlMs ?? 0;
+  const verdicts = new Map<string, { readonly verdict: { principalId: string } | 403; readonly until: number }>();
   const server = createServer(async (req, res) => {
     const requestId = randomUUID();
     try {
@@ -133,6 +151,18 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
       );
       /** The authorizer's verdict: the principal on Allow, else the status API Gateway answers. */
       const authorize = async (resource: string, pathParameters: Record<string, string>): Promise<{ principalId: string } | 401 | 403> => {
+        const header = headers.authorization;
+        if (header === undefined || header === "") return 401;
+        const kept = verdicts.get(header);
+        if (kept !== undefined && kept.until > Date.now()) return kept.verdict;
+        const verdict = await askAuthorizer(resource, pathParameters);
+        if (verdict !== 401 && ttlMs > 0) {
+          if (verdicts.size >= MAX_CACHED_VERDICTS) verdicts.clear();
+          verdicts.set(header, { verdict, until: Date.now() + ttlMs });
+        }
+        return verdict;
+      };
+      const askAuthorizer = async (resource: string, pathParameters: Record<string, string>): Promise<{ principalId: string } | 401 | 403> => {
         let decision: APIGatewayAuthorizerResult;
         try {
           decision = await options.authorizer({
@@ -160,11 +190,7 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
           : send(res, 403, JSON.stringify({ message: "User is not authorized to access this resource with an explicit deny" }));
 
       if (path.startsWith("/_local/")) {
-        const local = matchRoute(
-          (options.localRoutes ?? []).map((route) => ({ method: route.method, resource: `/_local/${route.path}`, route })),
-          method,
-          path,
-        );
+        const local = matchLocalRoute(method, path);
         if (local === undefined) return send(res, 404, JSON.stringify({ message: "no such local endpoint" }));
         const { route } = local.route;
         if (route.authenticated) {
@@ -175,7 +201,7 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
         return send(res, answer.status, JSON.stringify(answer.body));
       }
 
-      const found = matchRoute(options.routes, method, path);
+      const found = matchApiRoute(method, path);
       if (found === undefined) return send(res, 403, JSON.stringify({ message: "Missing Authentication Token" }));
       const decision = await authorize(found.route.resource, found.pathParameters);
       if (typeof decision === "number") return refuse(decision);

@@ -4,7 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { isRight } from "fp-ts/Either";
 import { isSome } from "fp-ts/Option";
 import { sql } from "kysely";
-import { MAX_RECEIVE_COUNT } from "../domain/contracts";
+import { AUTHORIZER_TTL_SECONDS, MAX_RECEIVE_COUNT } from "../domain/contracts";
 import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely";
 import { createDb, createPool } from "../adapters/postgres/pool";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
@@ -381,6 +381,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 3000,
       authorizer,
+      authorizerTtlMs: AUTHORIZER_TTL_SECONDS * 1000,
       routes: [
         { method: "POST", resource: "/orders", handler: (event) => placeOrder(event) },
         { method: "GET", resource: "/clients/{id_client}", handler: (event) => getClient(event) },

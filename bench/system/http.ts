@@ -1,4 +1,8 @@
-import { randomUUID } from "node:crypto";
+import { execFile, execFileSync } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { EventEmitter } from "node:events";
 import { Agent, request } from "node:http";
 import { performance } from "node:perf_hooks";
@@ -60,6 +64,84 @@ export const runAutocannon = async (url: string, auth: string, connections: numb
     errors: result.errors + result.timeouts,
     latencyMs: percentiles(latencies),
   };
+};
+
+/** wrk (a C load generator, Debian's `wrk`) when on PATH: it takes far less CPU than autocannon on this shared machine. */
+export const wrkVersion = (): string | undefined => {
+  try {
+    const out = execFileSync("wrk", ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return /wrk (\S+)/.exec(out)?.[1] ?? "?";
+  } catch (error) {
+    // wrk --version exits 1 after printing its version.
+    const out = String((error as { stdout?: unknown }).stdout ?? "");
+    const version = /wrk (\S+)/.exec(out)?.[1];
+    return version;
+  }
+};
+
+const luaString = (text: string) => `[==[${text}]==]`;
+
+/**
+ * The same closed loop with wrk: one thread, `connections` keep-alive connections, a fresh
+ * Idempotency-Key per request (the run's random prefix, the thread, a counter), the seed's
+ * bodies in turn. The script reports wrk's own counts and latency percentiles as one JSON line.
+ */
+export const runWrk = async (url: string, auth: string, connections: number, seconds: number): Promise<HttpPoint> => {
+  const dir = await mkdtemp(join(tmpdir(), "cqrs-bench-wrk-"));
+  try {
+    const script = join(dir, "orders.lua");
+    const run = randomBytes(6).toString("hex");
+    await writeFile(
+      script,
+      `local bodies = { ${BODIES.map(luaString).join(", ")} }
+local counter = 0
+local thread_id = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+function request()
+  counter = counter + 1
+  local body = bodies[(counter % #bodies) + 1]
+  return wrk.format("POST", "/orders", {
+    ["Authorization"] = ${luaString(auth)},
+    ["Content-Type"] = "application/json",
+    ["Idempotency-Key"] = string.format("${run}-%d-%d", thread_id, counter),
+  }, body)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK_RESULT {"requests":%d,"duration_us":%d,"status_errors":%d,"connect":%d,"read":%d,"write":%d,"timeout":%d,"p50":%d,"p95":%d,"p99":%d,"max":%d}\\n',
+    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+end
+`,
+    );
+    const stdout = await new Promise<string>((resolve, reject) =>
+      execFile(
+        "wrk",
+        ["-t", "1", "-c", String(connections), "-d", `${seconds}s`, "--timeout", "10s", "-s", script, `${url}/orders`],
+        { timeout: (seconds + 30) * 1000 },
+        (error, out, err) => (error ? reject(new Error(`wrk failed: ${error.message}\n${err}`)) : resolve(out)),
+      ),
+    );
+    const line = /WRK_RESULT (\{.*\})/.exec(stdout)?.[1];
+    if (line === undefined) throw new Error(`wrk printed no result:\n${stdout}`);
+    const r = JSON.parse(line) as Record<"requests" | "duration_us" | "status_errors" | "connect" | "read" | "write" | "timeout" | "p50" | "p95" | "p99" | "max", number>;
+    const orders = r.requests - r.status_errors;
+    const toMs = (us: number) => us / 1000;
+    return {
+      connections,
+      orders,
+      ordersPerSecond: orders / (r.duration_us / 1e6),
+      non2xx: r.status_errors,
+      errors: r.connect + r.read + r.write + r.timeout,
+      latencyMs: { p50: toMs(r.p50), p95: toMs(r.p95), p99: toMs(r.p99), max: toMs(r.max), count: orders },
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 };
 
 export interface PacedResult {
