@@ -9,18 +9,16 @@ import { createOutboxJanitor } from "../adapters/postgres/outbox-janitor.kysely"
 import { createDb, createPool } from "../adapters/postgres/pool";
 import { createClientViewStore } from "../adapters/redis/client-view-store.redis";
 import { connectRedis } from "../adapters/redis/connection";
-import { type Credentials, makeAuthorizer } from "../handlers/authorizer";
+import type { Credentials } from "../handlers/authorizer";
 import { makeEnrichOutboxHandler } from "../handlers/enrich-outbox";
-import { makeGetClientHandler } from "../handlers/get-client";
 import { migrateAndSeed } from "../handlers/migrate";
-import { makePlaceOrderHandler, placeOrderDeps } from "../handlers/place-order";
 import { makeProjectClientViewHandler } from "../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../handlers/purge-outbox";
 import { failureReasonsOf } from "../handlers/support/sqs-message";
 import { Ticket } from "./acknowledgement";
 import { createDeadLetterStore, ensureRuntimeSchema } from "./dead-letter-store";
 import { startEmbeddedPostgres } from "./embedded-postgres";
-import { startGateway } from "./gateway";
+import { startApiThread } from "./api-thread";
 import { startLogTailer } from "./log-tailer";
 import { LocalPipe, type StreamRecord } from "./pipe";
 import { LocalQueue, type LocalBatchResponse } from "./queue";
@@ -374,18 +372,15 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     };
 
     const credentials = options.credentials ?? { username: "admin", password: randomBytes(12).toString("base64url") };
-    const authorizer = makeAuthorizer(async () => credentials);
-    const placeOrder = makePlaceOrderHandler(async () => placeOrderDeps(db));
-    const getClient = makeGetClientHandler(async () => ({ views }));
-    const gateway = await startGateway({
+    const api = await startApiThread({
+      databaseUrl,
+      redisUrl,
+      redisKeyPrefix: options.redisKeyPrefix,
       host: options.host ?? "127.0.0.1",
       port: options.port ?? 3000,
-      authorizer,
+      credentials,
       authorizerTtlMs: AUTHORIZER_TTL_SECONDS * 1000,
-      routes: [
-        { method: "POST", resource: "/orders", handler: (event) => placeOrder(event) },
-        { method: "GET", resource: "/clients/{id_client}", handler: (event) => getClient(event) },
-      ],
+      log,
       localRoutes: [
         {
           method: "GET",
@@ -409,13 +404,8 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
         },
       ],
     });
-    stops.push(
-      () =>
-        new Promise<void>((resolve) => {
-          // close() also closes the idle keep-alive connections (Node 19+); busy ones finish first.
-          gateway.server.close(() => resolve());
-        }),
-    );
+    stops.push(() => api.stop());
+    const gateway = { url: api.url };
     const healthUrl = `${gateway.url}/_local/health`;
     lock.publish({ url: gateway.url, health: healthUrl, credentials });
 
