@@ -503,3 +503,26 @@ describe("the module-scope handler", () => {
     );
   });
 });
+
+describe("the Kinesis record's base64", () => {
+  const notBase64 = (record: unknown) => {
+    const json = jsonFromKinesisRecord(record);
+    return E.isLeft(json) && json.left.startsWith("data: not valid base64");
+  };
+  it("takes the canonical base64 of any bytes (padding and all), and gives those bytes back", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        const data = Buffer.from(bytes).toString("base64");
+        return !notBase64({ data });
+      }),
+    );
+    expect(jsonFromKinesisRecord({ data: base64('{"a":"é"}') })).toEqual(E.right({ a: "é" }));
+  });
+  it("refuses any text that is not canonical base64: foreign characters, the URL-safe alphabet, no or bad padding", () => {
+    const canonical = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(..."AQZaqz09+/=-_ %\n"), maxLength: 24 }), (data) => !canonical.test(data) ? notBase64({ data }) : true),
+    );
+    for (const data of ["QQ", "QQ=", "Q===", "-_8=", "QQ==\n", " QQ==", "QR=="]) expect(notBase64({ data })).toBe(true);
+  });
+});

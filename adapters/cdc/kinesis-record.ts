@@ -23,10 +23,16 @@ export const PipesKinesisRecord = t.type(
 export type PipesKinesisRecord = t.TypeOf<typeof PipesKinesisRecord>;
 
 /**
- * Canonical base64 with padding, as Kinesis produces it. Buffer.from(s, "base64") would
- * silently skip foreign characters and decode a corrupted record into different bytes.
+ * The bytes of canonical base64 with padding, as Kinesis produces it, or undefined.
+ * Buffer.from(s, "base64") alone would silently skip foreign characters (and accept the
+ * URL-safe alphabet, or no padding) and decode a corrupted record into different bytes: the
+ * bytes are taken only when they encode back to exactly the text given. One native encode,
+ * several times cheaper than a regular expression over the whole text.
  */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const canonicalBase64 = (text: string): Buffer | undefined => {
+  const bytes = Buffer.from(text, "base64");
+  return bytes.toString("base64") === text ? bytes : undefined;
+};
 
 /** `fatal`: a byte sequence that is not UTF-8 is a broken record, not text with U+FFFD in it. */
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -36,9 +42,10 @@ export const jsonFromKinesisRecord = (record: unknown): E.Either<string, unknown
   pipe(
     PipesKinesisRecord.decode(record),
     E.mapLeft((errors) => `not a Kinesis record: ${reasonOf(errors)}`),
-    E.chain(({ data }) =>
-      BASE64.test(data) ? E.right(Buffer.from(data, "base64")) : E.left(`data: not valid base64: ${preview(data)}`),
-    ),
+    E.chain(({ data }) => {
+      const bytes = canonicalBase64(data);
+      return bytes !== undefined ? E.right(bytes) : E.left(`data: not valid base64: ${preview(data)}`);
+    }),
     E.chain((bytes) =>
       E.tryCatch(
         () => utf8.decode(bytes),
