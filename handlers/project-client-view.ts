@@ -6,7 +6,7 @@ import { APPLIED_MARKER_TTL_SECONDS, createClientViewStore } from "../adapters/r
 import type { DomainError } from "../domain/errors";
 import { decodeOutboxEvent, type OutboxEnvelope, type OutboxEvent } from "../domain/outbox-event";
 import type { ClientViewStore } from "../domain/ports";
-import { logger } from "./support/logger";
+import { debugPerRecord, logger } from "./support/logger";
 import { configuredEntry } from "./support/configuration";
 import { redisSettings, sharedRedis } from "./support/redis";
 import { CodedFailure, decodeEnvelope, domainFailure, messageOf, sqsBatchHandler } from "./support/sqs-message";
@@ -84,7 +84,7 @@ export const makeProjectClientViewHandler = (deps: () => Promise<ProjectClientVi
     }
     const outcome = await views.apply(event.value)();
     if (isLeft(outcome)) throw applyFailure(outcome.left, eventId);
-    logger.debug("event projected", { eventId, outcome: outcome.right });
+    debugPerRecord("event projected", { eventId, outcome: outcome.right });
     return outcome.right;
   });
 

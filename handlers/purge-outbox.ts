@@ -6,7 +6,7 @@ import type { OutboxEnvelope } from "../domain/outbox-event";
 import type { OutboxJanitor } from "../domain/ports";
 import { configuredEntry } from "./support/configuration";
 import { databaseSettings, sharedDb } from "./support/database";
-import { logger } from "./support/logger";
+import { debugPerRecord } from "./support/logger";
 import { domainFailure, envelopeOf, sqsBatchHandlerOf } from "./support/sqs-message";
 
 export interface PurgeOutboxDeps {
@@ -41,7 +41,7 @@ export const makePurgeOutboxHandler = (deps: () => Promise<PurgeOutboxDeps>) =>
       // A record not seen by `forBatch` (never, with the batch processor) is purged on its own.
       const deleted = envelopes.has(record) ? await purgeBatch() : await (await deps()).janitor.purge([eventId])();
       if (isLeft(deleted)) throw domainFailure(deleted.left, `could not purge ${eventId}`);
-      logger.debug("outbox row purged", { eventId, deletedInBatch: deleted.right, batchSize: ids.length });
+      debugPerRecord("outbox row purged", { eventId, deletedInBatch: deleted.right, batchSize: ids.length });
       return deleted.right;
     };
   });

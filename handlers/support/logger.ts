@@ -1,7 +1,16 @@
-import { Logger } from "@aws-lambda-powertools/logger";
+import { Logger, LogLevelThreshold } from "@aws-lambda-powertools/logger";
 
 /** One structured logger per container; level from POWERTOOLS_LOG_LEVEL (INFO by default). */
 export const logger = new Logger({ serviceName: "cqrs-outbox" });
+
+/**
+ * A DEBUG line per record, only when DEBUG is on: Powertools reads the X-Ray trace id from
+ * the environment on every call, even for a line its level then drops, and a per-record
+ * line is on the hottest path there is.
+ */
+export const debugPerRecord = (message: string, extra: Record<string, unknown>): void => {
+  if (logger.level <= LogLevelThreshold.DEBUG) logger.debug(message, extra);
+};
 
 const MAX_CAUSES = 8;
 
