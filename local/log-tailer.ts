@@ -6,7 +6,7 @@ import { OUTBOX_SCHEMA, OUTBOX_TABLE } from "../domain/contracts";
 import { type DmsChangeMeta, dmsRecordForOutboxRow, type OutboxRowImage } from "../adapters/cdc/dms-record-render";
 import { CommitTracker, formatLsn, parseLsn, Ticket, type Lsn } from "./acknowledgement";
 import type { StreamRecord } from "./pipe";
-import { decodeWalOutboxKey, decodeWalOutboxRow } from "./wal-row";
+import { decodeWalOutboxRow } from "./wal-row";
 
 export interface LogTailerOptions {
   readonly connectionString: string;
@@ -80,15 +80,15 @@ const statusUpdate = (confirmed: Lsn, replyRequested: boolean): Buffer => {
 };
 
 /**
- * A change whose row is not an outbox row (the table changed under the tailer): handed on
+ * An insert whose row is not an outbox row (the table changed under the tailer): handed on
  * with the columns as they came, in DMS's envelope, as DMS would write it. The enrichment
- * quarantines such an insert with its reason (and skips a delete, as it skips every delete):
- * never dropped unseen, and it does not block the stream.
+ * quarantines it with its reason: never dropped unseen, and it does not block the stream.
  */
-const undecodedRecord = (row: unknown, operation: "insert" | "delete", meta: DmsChangeMeta): StreamRecord => {
+const undecodedRecord = (row: unknown, meta: DmsChangeMeta): StreamRecord => {
+  // The metadata of any change, then marked as the insert it is.
   const { metadata } = dmsRecordForOutboxRow({ id: "" }, "delete", meta);
   const aggregate = (row as { aggregate_id?: unknown; id?: unknown } | null | undefined) ?? {};
-  return { data: { data: row, metadata: { ...metadata, operation } }, partitionKey: String(aggregate.aggregate_id ?? aggregate.id ?? "") };
+  return { data: { data: row, metadata: { ...metadata, operation: "insert" } }, partitionKey: String(aggregate.aggregate_id ?? aggregate.id ?? "") };
 };
 
 /** pg's connection, which its types leave out: a replication client reads and writes COPY data on it. */
@@ -271,9 +271,18 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
   const ensurePublication = () =>
     withClient(options.connectionString, async (client) => {
       await client.query("SELECT pg_advisory_lock(hashtext($1))", [options.slotName]);
-      const publication = await client.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [options.publicationName]);
+      // Inserts only. DMS on AWS streams the purge's deletes too and the enrichment skips
+      // them; here they would cost the walsender, the tailer, the visibility gate and the pipe
+      // as much again as the events themselves, for nothing. An older publication is narrowed.
+      const name = client.escapeIdentifier(options.publicationName);
+      const publication = await client.query<{ insert_only: boolean }>(
+        "SELECT pubinsert AND NOT (pubupdate OR pubdelete OR pubtruncate) AS insert_only FROM pg_publication WHERE pubname = $1",
+        [options.publicationName],
+      );
       if (publication.rowCount === 0) {
-        await client.query(`CREATE PUBLICATION ${client.escapeIdentifier(options.publicationName)} FOR TABLE ${OUTBOX_SCHEMA}.${OUTBOX_TABLE}`);
+        await client.query(`CREATE PUBLICATION ${name} FOR TABLE ${OUTBOX_SCHEMA}.${OUTBOX_TABLE} WITH (publish = 'insert')`);
+      } else if (publication.rows[0]?.insert_only !== true) {
+        await client.query(`ALTER PUBLICATION ${name} SET (publish = 'insert')`);
       }
     });
 
@@ -362,8 +371,8 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
           tracker.setOpenTransaction(true);
           transaction = { xid: message.xid, commitTime: microsToDate(message.commitTime), records: [] };
           return;
-        case "insert":
-        case "delete": {
+        case "insert": {
+          // The publication sends inserts only (see ensurePublication).
           if (transaction === undefined || message.relation.name !== OUTBOX_TABLE || message.relation.schema !== OUTBOX_SCHEMA) return;
           const meta = {
             transactionId: transaction.xid,
@@ -372,24 +381,12 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
             transactionRecordId: transaction.records.length + 1,
             streamPosition: lsn,
           };
-          if (message.tag === "insert") {
-            const row = decodeWalOutboxRow(message.new);
-            if (isLeft(row)) {
-              log(`log tailer: an outbox insert at ${lsn} is not an outbox row (${row.left}); the enrichment will quarantine it`);
-              transaction.records.push(undecodedRecord(message.new, "insert", meta));
-            } else {
-              transaction.records.push({ data: dmsRecordForOutboxRow(row.right, "insert", meta), partitionKey: row.right.aggregate_id });
-            }
+          const row = decodeWalOutboxRow(message.new);
+          if (isLeft(row)) {
+            log(`log tailer: an outbox insert at ${lsn} is not an outbox row (${row.left}); the enrichment will quarantine it`);
+            transaction.records.push(undecodedRecord(message.new, meta));
           } else {
-            const raw = message.key ?? message.old;
-            const key = decodeWalOutboxKey(raw);
-            if (isLeft(key)) {
-              log(`log tailer: an outbox delete at ${lsn} carries no outbox key (${key.left}); passed on as it came`);
-              transaction.records.push(undecodedRecord(raw, "delete", meta));
-            } else {
-              // A delete carries only the key; DMS falls back to it for the partition key.
-              transaction.records.push({ data: dmsRecordForOutboxRow(key.right, "delete", meta), partitionKey: key.right.id });
-            }
+            transaction.records.push({ data: dmsRecordForOutboxRow(row.right, "insert", meta), partitionKey: row.right.aggregate_id });
           }
           return;
         }

@@ -2,7 +2,7 @@ import * as E from "fp-ts/Either";
 import { pipe } from "fp-ts/function";
 import * as t from "io-ts";
 import { PathReporter } from "io-ts/PathReporter";
-import type { OutboxRowImage, OutboxRowKey } from "../adapters/cdc/dms-record-render";
+import type { OutboxRowImage } from "../adapters/cdc/dms-record-render";
 
 /*
  * The outbox row of a pgoutput change, as pg-logical-replication hands it over: each column
@@ -32,9 +32,6 @@ const WalOutboxRow = t.type(
   "WalOutboxRow",
 );
 
-/** With the default replica identity a delete carries the primary key only. */
-const WalOutboxKey = t.type({ id: t.string }, "WalOutboxKey");
-
 const decodeWith =
   <A>(codec: t.Decoder<unknown, A>) =>
   (raw: unknown): E.Either<string, A> =>
@@ -45,6 +42,3 @@ const decodeWith =
 
 /** An inserted outbox row (pgoutput's `new` tuple), or why it is not one. */
 export const decodeWalOutboxRow: (raw: unknown) => E.Either<string, OutboxRowImage> = decodeWith(WalOutboxRow);
-
-/** The key of a deleted outbox row (pgoutput's `key`, or `old` under replica identity full), or why it is not one. */
-export const decodeWalOutboxKey: (raw: unknown) => E.Either<string, OutboxRowKey> = decodeWith(WalOutboxKey);

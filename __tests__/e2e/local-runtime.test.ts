@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { migrateAndSeed } from "../../handlers/migrate";
 import { startLocalRuntime, type LocalRuntime } from "../../local/runtime";
 import { freshDatabase, type TestDatabase } from "../support/database";
 
@@ -35,6 +36,9 @@ const eventually = async <T>(probe: () => Promise<T>, check: (value: T) => boole
 
 beforeAll(async () => {
   database = await freshDatabase(2);
+  // A publication of every operation, as an older runtime made it: the start narrows it.
+  await migrateAndSeed(database.db);
+  await database.pool.query("CREATE PUBLICATION cqrs_outbox FOR TABLE public.outbox");
   runtime = await startLocalRuntime({
     databaseUrl: database.url,
     redisUrl: process.env.REDIS_URL as string,
@@ -132,6 +136,13 @@ describe("the local runtime, over HTTP", () => {
     expect((await fetch(`${runtime.url}/_local/redrive/projection`, { method: "POST" })).status).toBe(401);
     expect((await call("POST", "/_local/redrive/nowhere")).status).toBe(404);
     expect(await call("POST", "/_local/redrive/projection")).toEqual({ status: 200, body: { source: "projection", redriven: 0 } });
+  });
+
+  it("streams the outbox's inserts only: the purge's deletes never leave PostgreSQL (an older publication narrowed)", async () => {
+    const publication = await database.pool.query(
+      "SELECT pubinsert, pubupdate, pubdelete, pubtruncate FROM pg_publication WHERE pubname = 'cqrs_outbox'",
+    );
+    expect(publication.rows).toEqual([{ pubinsert: true, pubupdate: false, pubdelete: false, pubtruncate: false }]);
   });
 
   it("rejects bad input over HTTP with nothing written", async () => {

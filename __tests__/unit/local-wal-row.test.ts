@@ -2,7 +2,7 @@ import { isLeft, isRight } from "fp-ts/Either";
 import { isSome } from "fp-ts/Option";
 import { dmsRecordForOutboxRow } from "../../adapters/cdc/dms-record-render";
 import { outboxEventFromDmsRecord } from "../../adapters/cdc/dms-record";
-import { decodeWalOutboxKey, decodeWalOutboxRow } from "../../local/wal-row";
+import { decodeWalOutboxRow } from "../../local/wal-row";
 
 /** An outbox row as pg-logical-replication hands it over, each column through pg's type parsers. */
 const walRow = {
@@ -34,11 +34,5 @@ describe("local log tailer: outbox rows from the WAL", () => {
   ])("refuses %s, naming it", (_, raw, named) => {
     const row = decodeWalOutboxRow(raw);
     expect(isLeft(row) && row.left).toEqual(expect.stringContaining(named));
-  });
-
-  it("decodes a deleted row's key, and refuses a delete without one", () => {
-    expect(decodeWalOutboxKey({ id: walRow.id })).toEqual({ _tag: "Right", right: { id: walRow.id } });
-    expect(isLeft(decodeWalOutboxKey(null))).toBe(true);
-    expect(isLeft(decodeWalOutboxKey({ id: 42 }))).toBe(true);
   });
 });
