@@ -50,7 +50,7 @@ describe("the order store (two round trips: one read, one write)", () => {
     expect(E.isRight(result) && result.right.totalCents).toBe(200_000);
   });
 
-  it("runs its statements as named prepared statements, planned once per connection", async () => {
+  it("runs its statements as named prepared statements, parsed once per connection", async () => {
     const store = createOrderStore(database.db);
     for (const key of ["prepared-1", "prepared-2"]) {
       const command = { clientId: 1, lines: [{ productId: 1, quantity: 1 }] } as const;
@@ -60,6 +60,24 @@ describe("the order store (two round trips: one read, one write)", () => {
     // One connection in this pool: the one that ran the statements.
     const prepared = await sql<{ name: string }>`SELECT name FROM pg_prepared_statements ORDER BY name`.execute(database.db);
     expect(prepared.rows.map((r) => r.name)).toEqual(expect.arrayContaining(["place_order_read", "place_order_write"]));
+  });
+
+  it("plans its statements for each run's arrays and the tables' current size, never once for all", async () => {
+    // A plan cached while "order" held a few rows hash-joined it whole (a sequential scan):
+    // milliseconds per read once it holds tens of thousands of orders, until an ANALYZE.
+    const store = createOrderStore(database.db);
+    for (let n = 0; n < 8; n++) {
+      const command = { clientId: 1, lines: [{ productId: 1, quantity: 1 }] } as const;
+      const placed = await store.placeOrder(O.some({ key: `planned-${n}`, fingerprint: "f" }), { clientId: 1, productIds: [1] }, decideOrder(command, ids, clock))();
+      expect(E.isRight(placed)).toBe(true);
+    }
+    const plans = await sql<{ name: string; generic_plans: string; custom_plans: string }>`
+      SELECT name, generic_plans, custom_plans FROM pg_prepared_statements
+       WHERE name IN ('place_order_read', 'place_order_write') ORDER BY name`.execute(database.db);
+    expect(plans.rows.map((r) => [r.name, Number(r.generic_plans), Number(r.custom_plans) >= 8])).toEqual([
+      ["place_order_read", 0, true],
+      ["place_order_write", 0, true],
+    ]);
   });
 });
 

@@ -316,7 +316,7 @@ const shared = new WeakMap<Kysely<Database>, Statements>();
  *
  * An order is acknowledged only once the statement that wrote it committed; a batch that
  * fails leaves none of its orders written. Both statements are named prepared statements:
- * each connection plans them once. Nothing is published from here: the log tailer picks
+ * each connection parses them once. Nothing is published from here: the log tailer picks
  * the outbox rows up after the commit.
  */
 export const createOrderStore = (db: Kysely<Database>, faults: OrderStoreFaults = {}): OrderStore => {
