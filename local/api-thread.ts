@@ -40,6 +40,8 @@ export type ToApiWorker =
 export interface ApiThreadOptions extends Omit<ApiWorkerData, "localRoutes"> {
   readonly localRoutes: ReadonlyArray<LocalRoute>;
   readonly log: (message: string) => void;
+  /** Told of every thread started (tests end one to see it come back). */
+  readonly onThread?: (thread: Worker) => void;
 }
 
 export interface ApiThread {
@@ -54,7 +56,7 @@ const RESTART_DELAY_MS = 200;
 const STOP_TIMEOUT_MS = 10_000;
 
 export const startApiThread = (options: ApiThreadOptions): Promise<ApiThread> => {
-  const { localRoutes, log, ...rest } = options;
+  const { localRoutes, log, onThread, ...rest } = options;
   const routes = new Map(localRoutes.map((route) => [route.path, route]));
   let stopping = false;
   let worker: Worker | undefined;
@@ -64,6 +66,7 @@ export const startApiThread = (options: ApiThreadOptions): Promise<ApiThread> =>
     const data: ApiWorkerData = { ...rest, port, localRoutes: localRoutes.map(({ handler: _, ...route }) => route) };
     const thread = new Worker(BOOTSTRAP, { eval: true, workerData: data });
     worker = thread;
+    onThread?.(thread);
     let listening = false;
     let failure: string | undefined;
     thread.on("message", (message: FromApiWorker) => {
