@@ -168,6 +168,9 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
   try {
     const lock = acquireRuntimeLock(options.dataDir);
     stops.push(async () => lock.release());
+    // The API's thread is told to stop first but waited for last (see below).
+    let apiStopped: Promise<void> = Promise.resolve();
+    stops.push(() => apiStopped);
     if (lock.previousOwnerDied) log("the previous runtime in this data folder did not stop cleanly: reclaiming its servers");
 
     let databaseUrl = options.databaseUrl;
@@ -404,7 +407,12 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
         },
       ],
     });
-    stops.push(() => api.stop());
+    // Told first, so it takes no new requests; not waited for before the tailer stops: a
+    // Ctrl-C reaches embedded PostgreSQL too (one process group), and the tailer should
+    // confirm what is done before the server goes.
+    stops.push(async () => {
+      apiStopped = api.stop();
+    });
     const gateway = { url: api.url };
     const healthUrl = `${gateway.url}/_local/health`;
     lock.publish({ url: gateway.url, health: healthUrl, credentials });
