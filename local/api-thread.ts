@@ -103,14 +103,17 @@ export const startApiThread = (options: ApiThreadOptions): Promise<ApiThread> =>
       if (stopping) return;
       if (!listening) return onFailed(new Error(`the API thread did not start: ${failure ?? `it ended with exit code ${code}`}`));
       log(`the API thread ended (exit code ${code}): starting it again on port ${port}`);
-      const again = () =>
+      // A stop during the delay starts nothing.
+      const again = () => {
+        if (stopping) return;
         spawn(
           () => log("the API thread is back"),
           (error) => {
             log(`${error.message}: trying again`);
-            if (!stopping) setTimeout(again, RESTART_DELAY_MS * 5).unref();
+            setTimeout(again, RESTART_DELAY_MS * 5).unref();
           },
         );
+      };
       setTimeout(again, RESTART_DELAY_MS).unref();
     });
   };

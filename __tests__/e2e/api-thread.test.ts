@@ -62,4 +62,14 @@ describe("the HTTP API's own thread", () => {
     expect(logged.join("\n")).toMatch(/the API thread ended \(exit code \d+\): starting it again on port \d+/);
     expect((await database.counts()).order).toBeGreaterThan(before.order);
   });
+
+  it("starts no thread after a stop that came while it was waiting to start one", async () => {
+    const url = api?.url as string;
+    const before = threads.length;
+    await threads[threads.length - 1]?.terminate();
+    await api?.stop();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect(threads).toHaveLength(before);
+    expect(await order(url).then((r) => r.status, () => "refused")).toBe("refused");
+  });
 });
