@@ -413,12 +413,11 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     stops.push(async () => {
       apiStopped = api.stop();
     });
-    const gateway = { url: api.url };
-    const healthUrl = `${gateway.url}/_local/health`;
-    lock.publish({ url: gateway.url, health: healthUrl, credentials });
+    const healthUrl = `${api.url}/_local/health`;
+    lock.publish({ url: api.url, health: healthUrl, credentials });
 
     return {
-      url: gateway.url,
+      url: api.url,
       healthUrl,
       credentials,
       databaseUrl,

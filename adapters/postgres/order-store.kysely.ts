@@ -193,7 +193,6 @@ const readsFrom = (db: Kysely<Database>, row: ReadRow, wanted: OrderReadsWanted)
   };
 };
 
-
 /** One order's part of a batched read. */
 interface ReadAsked {
   readonly clientId: number;

@@ -33,8 +33,8 @@ const shared = new WeakMap<Kysely<Database>, Batched<ReadonlyArray<Uuid>, number
 /**
  * Deletes delivered events from the outbox so it stays small: a whole batch of ids in one
  * statement, shared with the purges made at the same time. Idempotent: a redelivered purge
- * finds no row and is still a success. The deletes reach the log tailer too, which skips
- * them on purpose.
+ * finds no row and is still a success. DMS streams the deletes too, and the enrichment skips
+ * them; the local publication does not stream them (see local/log-tailer.ts).
  */
 export const createOutboxJanitor = (db: Kysely<Database>): OutboxJanitor => {
   let purge = shared.get(db);

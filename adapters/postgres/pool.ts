@@ -30,9 +30,9 @@ const preparedNames = new Map<string, string>();
 
 /**
  * Registers a statement to run as a named prepared statement: each connection parses it
- * once, then only binds (and plans, see `createPool`) and executes it. The text must be constant (parameters as
- * `$n`); run it with `CompiledQuery.raw(text, parameters)` through Kysely as usual. Returns
- * the text.
+ * once, then only binds (and plans, see `createPool`) and executes it. The text must be
+ * constant (parameters as `$n`); run it with `CompiledQuery.raw(text, parameters)` through
+ * Kysely as usual. Returns the text.
  */
 export const preparedStatement = (name: string, text: string): string => {
   const known = preparedNames.get(text);
