@@ -138,6 +138,13 @@ const streamRecordOf = (raw: unknown): StreamRecord => {
  */
 const QUEUE_CONCURRENCY = 4;
 
+/**
+ * The purge queue's batches share DELETEs (PURGE_LINGER_MS): more of them in flight make
+ * fewer, larger statements, and keep up with a backlog although each waits a little.
+ */
+const PURGE_CONCURRENCY = 16;
+const PURGE_LINGER_MS = 5;
+
 /** Downstream backlog past which the log tailer stops reading (the slot keeps the rest). */
 const SATURATED_MESSAGES = 20_000;
 const SATURATED_TRANSACTIONS = 2_000;
@@ -234,13 +241,13 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     const store = createDeadLetterStore(db);
     const retryDelayMs = options.retryDelayMs ?? 200;
     const maxRetryDelayMs = options.maxRetryDelayMs ?? 10_000;
-    const queue = (name: QueueName, dependenciesUp: () => Promise<boolean>) =>
+    const queue = (name: QueueName, dependenciesUp: () => Promise<boolean>, concurrency = QUEUE_CONCURRENCY) =>
       new LocalQueue({
         name,
         retryDelayMs,
         maxRetryDelayMs,
         maxReceiveCount: MAX_RECEIVE_COUNT,
-        concurrency: QUEUE_CONCURRENCY,
+        concurrency,
         deadLetters: store.put,
         dependenciesUp,
         log,
@@ -260,7 +267,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       if (!up) onPostgresDown();
       return up;
     };
-    const purge = queue("outbox-purge", postgresUpOrLetGo);
+    const purge = queue("outbox-purge", postgresUpOrLetGo, PURGE_CONCURRENCY);
     const topic = new LocalTopic("outbox-events");
     topic.subscribe(projection, { raw: true });
     topic.subscribe(purge, { raw: true });
@@ -274,7 +281,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       };
     const project = makeProjectClientViewHandler(async () => ({ views }));
     projection.consume(consumer("project-client-view", project));
-    const purgeOutbox = makePurgeOutboxHandler(async () => ({ janitor: createOutboxJanitor(db) }));
+    const purgeOutbox = makePurgeOutboxHandler(async () => ({ janitor: createOutboxJanitor(db, { lingerMs: PURGE_LINGER_MS }) }));
     purge.consume(consumer("purge-outbox", purgeOutbox));
 
     const pipe = new LocalPipe({ enrich: makeEnrichOutboxHandler({ quarantine: store.quarantine }), topic, retryDelayMs, log });

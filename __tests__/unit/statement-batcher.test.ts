@@ -97,4 +97,34 @@ describe("the statement batcher (group commit)", () => {
     const results = await Promise.allSettled([call(1), call(2)]);
     expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
   });
+
+  it("with lingerMs, holds a call that long for company, also between statements, unless a full batch waits", async () => {
+    const statement = recordingStatement();
+    const call = batcher(statement.run, { maxBatch: 3, maxInFlight: 1, lingerMs: 100 });
+    const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+    const first = call(1);
+    await sleep(10);
+    const second = call(2);
+    await turn();
+    expect(statement.batches).toEqual([]);
+    await sleep(150);
+    expect(statement.batches).toEqual([[1, 2]]);
+    // Made while a statement is out: they linger from their own arrival, not from its return.
+    const third = call(3);
+    statement.answerAll();
+    expect(await Promise.all([first, second])).toEqual([10, 20]);
+    await turn();
+    expect(statement.batches).toEqual([[1, 2]]);
+    await sleep(150);
+    expect(statement.batches).toEqual([[1, 2], [3]]);
+    statement.answerAll();
+    expect(await third).toBe(30);
+    // A full batch does not wait.
+    const full = [4, 5, 6].map(call);
+    await turn();
+    await turn();
+    expect(statement.batches).toEqual([[1, 2], [3], [4, 5, 6]]);
+    statement.answerAll();
+    expect(await Promise.all(full)).toEqual([40, 50, 60]);
+  });
 });

@@ -19,13 +19,13 @@ const MAX_MERGED = 32;
  * answered with what the statement that carried it deleted. A failed statement deleted
  * nothing, so every purge of it fails and is retried.
  */
-const mergedPurges = (db: Kysely<Database>): Batched<ReadonlyArray<Uuid>, number> =>
+const mergedPurges = (db: Kysely<Database>, lingerMs: number): Batched<ReadonlyArray<Uuid>, number> =>
   batcher<ReadonlyArray<Uuid>, number>(
     async (purges) => {
       const deleted = Number((await db.executeQuery(CompiledQuery.raw(PURGE_SQL, [purges.flat()]))).numAffectedRows ?? 0);
       return purges.map(() => deleted);
     },
-    { maxBatch: MAX_MERGED, maxInFlight: 1 },
+    { maxBatch: MAX_MERGED, maxInFlight: 1, lingerMs },
   );
 
 const shared = new WeakMap<Kysely<Database>, Batched<ReadonlyArray<Uuid>, number>>();
@@ -36,10 +36,20 @@ const shared = new WeakMap<Kysely<Database>, Batched<ReadonlyArray<Uuid>, number
  * finds no row and is still a success. DMS streams the deletes too, and the enrichment skips
  * them; the local publication does not stream them (see local/log-tailer.ts).
  */
-export const createOutboxJanitor = (db: Kysely<Database>): OutboxJanitor => {
+export interface OutboxJanitorOptions {
+  /**
+   * How long a purge waits for others to share its DELETE (0, the default, as on Lambda,
+   * where one batch runs at a time). The local runtime, with many purge batches in flight,
+   * waits a few milliseconds: nobody waits on a purge but the slot's confirmation. The first
+   * janitor made on a database decides.
+   */
+  readonly lingerMs?: number;
+}
+
+export const createOutboxJanitor = (db: Kysely<Database>, options: OutboxJanitorOptions = {}): OutboxJanitor => {
   let purge = shared.get(db);
   if (purge === undefined) {
-    purge = mergedPurges(db);
+    purge = mergedPurges(db, options.lingerMs ?? 0);
     shared.set(db, purge);
   }
   const merged = purge;

@@ -1,10 +1,12 @@
+import { performance } from "node:perf_hooks";
+
 /**
  * Group commit for a long-running process: calls of one statement that arrive while earlier
  * ones are out go to the database together, as ONE statement over arrays, so N concurrent
  * orders cost one round trip and one commit instead of N. Each call still gets its own
  * answer, in the order of its inputs.
  *
- * - Nothing waits on a timer: a call is sent at the end of the event-loop turn it arrived in
+ * - Nothing waits on a timer (unless `lingerMs` says so): a call is sent at the end of the event-loop turn it arrived in
  *   (`setImmediate`), together with the calls of that turn, unless `maxInFlight` batches are
  *   already out; then it waits for the first of them to come back. A lone call goes at once,
  *   so light load pays no latency, and heavy load forms large batches by itself.
@@ -21,6 +23,12 @@ export interface BatcherOptions {
   /** Most statements out at once (each holds a pooled connection while out). */
   readonly maxInFlight: number;
   readonly isolate?: (error: unknown) => boolean;
+  /**
+   * How long a call that finds nothing out and nobody waiting waits for company before its
+   * statement goes (0, the default: the end of the event-loop turn). For statements nobody
+   * waits on, such as the outbox purge, whose count matters more than their latency.
+   */
+  readonly lingerMs?: number;
 }
 
 export type Batched<I, O> = (input: I) => Promise<O>;
@@ -29,6 +37,8 @@ interface Waiting<I, O> {
   readonly input: I;
   readonly resolve: (output: O) => void;
   readonly reject: (error: unknown) => void;
+  /** performance.now() when the call came. */
+  readonly at: number;
 }
 
 export const batcher = <I, O>(
@@ -38,6 +48,7 @@ export const batcher = <I, O>(
   let waiting: Array<Waiting<I, O>> = [];
   let inFlight = 0;
   let scheduled = false;
+  const lingerMs = options.lingerMs ?? 0;
 
   const settle = async (batch: ReadonlyArray<Waiting<I, O>>): Promise<void> => {
     const inputs = batch.map((w) => w.input);
@@ -69,6 +80,12 @@ export const batcher = <I, O>(
   const pump = (): void => {
     scheduled = false;
     while (inFlight < options.maxInFlight && waiting.length > 0) {
+      const due = (waiting[0] as Waiting<I, O>).at + lingerMs;
+      if (lingerMs > 0 && waiting.length < options.maxBatch && performance.now() < due) {
+        scheduled = true;
+        setTimeout(pump, Math.max(0, due - performance.now()));
+        return;
+      }
       const batch = take();
       inFlight += 1;
       void settle(batch).finally(() => {
@@ -80,10 +97,11 @@ export const batcher = <I, O>(
 
   return (input) =>
     new Promise<O>((resolve, reject) => {
-      waiting.push({ input, resolve, reject });
+      waiting.push({ input, resolve, reject, at: performance.now() });
       if (!scheduled && inFlight < options.maxInFlight) {
         scheduled = true;
-        setImmediate(pump);
+        if (lingerMs > 0) setTimeout(pump, lingerMs);
+        else setImmediate(pump);
       }
     });
 };
