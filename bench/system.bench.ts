@@ -13,7 +13,8 @@ import { startEmbeddedPostgres } from "../local/embedded-postgres";
 import { startRedisServer } from "../local/redis-server";
 import { runtimeProcess } from "../__tests__/support/runtime-process";
 import { renderChart, type LagRow, type ThroughputRow } from "./system/chart";
-import { type HttpPoint, type PacedResult, runAutocannon, runPaced, runWrk, wrkVersion } from "./system/http";
+import { type HttpPoint, runAutocannon, runWrk, wrkVersion } from "./system/http";
+import { type PacedResult, runPaced } from "./system/paced";
 import { runSql, sqlDifferences, type SqlKind, type SqlPoint } from "./system/sql";
 import { cpuSeconds, peakRssMb, percentiles, type Percentiles, progress, round } from "./system/stats";
 import { viewDifferences, watchApplied } from "./system/views";
@@ -325,7 +326,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
         node: process.version,
         postgres: serverVersion,
         redis: /redis_version:(\S+)/.exec(redisInfo)?.[1] ?? "?",
-        load_generator: `${wrk === undefined ? `autocannon ${packageJson.devDependencies.autocannon ?? "?"}` : `wrk ${wrk}`} (closed loop), node:http paced (open loop)`,
+        load_generator: `${wrk === undefined ? `autocannon ${packageJson.devDependencies.autocannon ?? "?"}` : `wrk ${wrk}`} (closed loop), raw-socket HTTP/1.1 paced (open loop)`,
       },
       baseline: {
         orders_per_s: round(baseline.ordersPerSecond, 0),

@@ -4,14 +4,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EventEmitter } from "node:events";
-import { Agent, request } from "node:http";
-import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { ORDERS } from "./sql";
-import { type Percentiles, percentiles, sleep } from "./stats";
+import { type Percentiles, percentiles } from "./stats";
 
 /** The seed's orders as POST /orders bodies (README's curl examples' shape). */
-const BODIES = ORDERS.map((order) =>
+export const BODIES = ORDERS.map((order) =>
   JSON.stringify({ id_client: order.clientId, products: order.lines.map((l) => ({ id_product: l.productId, quantity: l.quantity })) }),
 );
 
@@ -136,100 +134,4 @@ end
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-};
-
-export interface PacedResult {
-  readonly targetPerSecond: number;
-  readonly sent: number;
-  readonly ok: number;
-  readonly failed: number;
-  /** Sends that were due while `maxInFlight` requests were outstanding: not sent. */
-  readonly skipped: number;
-  readonly achievedPerSecond: number;
-  readonly latencyMs: Percentiles;
-  readonly startedAtMs: number;
-}
-
-/**
- * Open loop: request i is due at start + i / rate, whether or not earlier ones were answered
- * (latency counted from the time it was due, so a stall is not hidden). Bounded: at most
- * `maxInFlight` outstanding requests, and no request outlives `seconds` + 10 s.
- */
-export const runPaced = async (url: string, auth: string, rate: number, seconds: number, maxInFlight = 512): Promise<PacedResult> => {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const target = new URL(`${url}/orders`);
-  const latencies: number[] = [];
-  let sent = 0;
-  let ok = 0;
-  let failed = 0;
-  let skipped = 0;
-  let inFlight = 0;
-  const total = Math.max(1, Math.round(rate * seconds));
-  const startedAtMs = Date.now();
-  const start = performance.now();
-  const answered: Array<Promise<void>> = [];
-  const send = (dueAt: number, body: string) =>
-    new Promise<void>((done) => {
-      inFlight += 1;
-      const finish = (success: boolean) => {
-        inFlight -= 1;
-        if (success) {
-          ok += 1;
-          latencies.push(performance.now() - dueAt);
-        } else failed += 1;
-        done();
-      };
-      const req = request(
-        {
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
-          method: "POST",
-          agent,
-          timeout: (seconds + 10) * 1000,
-          headers: {
-            authorization: auth,
-            "content-type": "application/json",
-            "content-length": Buffer.byteLength(body),
-            "idempotency-key": randomUUID(),
-          },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => finish((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300));
-          res.on("error", () => finish(false));
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error("timeout")));
-      req.on("error", () => finish(false));
-      req.end(body);
-    });
-  let index = 0;
-  while (index < total) {
-    const now = performance.now();
-    while (index < total && start + (index * 1000) / rate <= now) {
-      const dueAt = start + (index * 1000) / rate;
-      if (inFlight >= maxInFlight) skipped += 1;
-      else {
-        sent += 1;
-        answered.push(send(dueAt, BODIES[index % BODIES.length] as string));
-      }
-      index += 1;
-    }
-    const nextDue = start + (index * 1000) / rate;
-    await sleep(Math.max(0, Math.min(5, nextDue - performance.now())));
-  }
-  const lastDue = performance.now();
-  await Promise.all(answered);
-  agent.destroy();
-  return {
-    targetPerSecond: rate,
-    sent,
-    ok,
-    failed,
-    skipped,
-    achievedPerSecond: (ok * 1000) / Math.max(1, lastDue - start),
-    latencyMs: percentiles(latencies),
-    startedAtMs,
-  };
 };
