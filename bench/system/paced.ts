@@ -23,7 +23,7 @@ interface Exchange {
 }
 
 /** The status of one complete response at the start of `buffer`, and its length; undefined while incomplete. */
-const completeResponse = (buffer: Buffer): { status: number; length: number } | undefined => {
+export const completeResponse = (buffer: Buffer): { status: number; length: number } | undefined => {
   const headEnd = buffer.indexOf("\r\n\r\n");
   if (headEnd < 0) return undefined;
   const head = buffer.toString("latin1", 0, headEnd);
