@@ -6,10 +6,11 @@ import { performance } from "node:perf_hooks";
  * orders cost one round trip and one commit instead of N. Each call still gets its own
  * answer, in the order of its inputs.
  *
- * - Nothing waits on a timer (unless `lingerMs` says so): a call is sent at the end of the event-loop turn it arrived in
- *   (`setImmediate`), together with the calls of that turn, unless `maxInFlight` batches are
- *   already out; then it waits for the first of them to come back. A lone call goes at once,
- *   so light load pays no latency, and heavy load forms large batches by itself.
+ * - Nothing waits on a timer unless `lingerMs` says so: a call is sent at the end of the
+ *   event-loop turn it arrived in (`setImmediate`), together with the calls of that turn,
+ *   unless `maxInFlight` batches are already out; then it waits for the first of them to come
+ *   back. A lone call goes at once, so light load pays no latency, and heavy load forms large
+ *   batches by itself.
  * - On Lambda a container serves one request at a time: every batch holds one call, and this
  *   is the plain statement.
  * - `isolate`: a batch that failed with an error of this kind (the statement failed, so its
@@ -100,8 +101,8 @@ export const batcher = <I, O>(
       waiting.push({ input, resolve, reject, at: performance.now() });
       if (!scheduled && inFlight < options.maxInFlight) {
         scheduled = true;
-        if (lingerMs > 0) setTimeout(pump, lingerMs);
-        else setImmediate(pump);
+        // The pump itself holds a lingering call back until it is due.
+        setImmediate(pump);
       }
     });
 };

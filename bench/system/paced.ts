@@ -16,11 +16,8 @@ export interface PacedResult {
   readonly startedAtMs: number;
 }
 
-/** One request on the wire: when it was due, and how it ends. */
-interface Exchange {
-  readonly dueAt: number;
-  readonly finish: (ok: boolean) => void;
-}
+/** How one request on the wire ends: answered with a 2xx, or not. */
+type Finish = (ok: boolean) => void;
 
 /** The status of one complete response at the start of `buffer`, and its length; undefined while incomplete. */
 export const completeResponse = (buffer: Buffer): { status: number; length: number } | undefined => {
@@ -59,7 +56,7 @@ export const completeResponse = (buffer: Buffer): { status: number; length: numb
 class Connections {
   private readonly idle: Socket[] = [];
   private readonly open = new Set<Socket>();
-  private readonly current = new Map<Socket, Exchange>();
+  private readonly current = new Map<Socket, Finish>();
 
   constructor(
     private readonly host: string,
@@ -67,9 +64,9 @@ class Connections {
     private readonly timeoutMs: number,
   ) {}
 
-  send(request: Buffer, exchange: Exchange): void {
+  send(request: Buffer, finish: Finish): void {
     const socket = this.idle.pop() ?? this.connectOne();
-    this.current.set(socket, exchange);
+    this.current.set(socket, finish);
     socket.write(request);
   }
 
@@ -85,9 +82,9 @@ class Connections {
       this.open.delete(socket);
       const index = this.idle.indexOf(socket);
       if (index >= 0) this.idle.splice(index, 1);
-      const exchange = this.current.get(socket);
+      const finish = this.current.get(socket);
       this.current.delete(socket);
-      exchange?.finish(false);
+      finish?.(false);
       socket.destroy();
     };
     socket.setTimeout(this.timeoutMs, fail);
@@ -103,10 +100,10 @@ class Connections {
       }
       if (response === undefined) return;
       received = received.subarray(response.length);
-      const exchange = this.current.get(socket);
+      const finish = this.current.get(socket);
       this.current.delete(socket);
       this.idle.push(socket);
-      exchange?.finish(response.status >= 200 && response.status < 300);
+      finish?.(response.status >= 200 && response.status < 300);
     });
     return socket;
   }
@@ -149,16 +146,13 @@ export const runPaced = async (url: string, auth: string, rate: number, seconds:
         const body = index % BODIES.length;
         sent += 1;
         inFlight += 1;
-        connections.send(Buffer.from(`${heads[body]}${index}\r\n\r\n${BODIES[body]}`, "utf8"), {
-          dueAt,
-          finish: (success) => {
-            inFlight -= 1;
-            if (success) {
-              ok += 1;
-              latencies.push(performance.now() - dueAt);
-            } else failed += 1;
-            if (!sending && inFlight === 0) answeredAll();
-          },
+        connections.send(Buffer.from(`${heads[body]}${index}\r\n\r\n${BODIES[body]}`, "utf8"), (success) => {
+          inFlight -= 1;
+          if (success) {
+            ok += 1;
+            latencies.push(performance.now() - dueAt);
+          } else failed += 1;
+          if (!sending && inFlight === 0) answeredAll();
         });
       }
       index += 1;
