@@ -3,7 +3,7 @@ import * as O from "fp-ts/Option";
 import { pipe } from "fp-ts/function";
 import * as t from "io-ts";
 import { Cents } from "./money";
-import { boundedInt, reasonOf } from "./validation";
+import { boundedInt, guardedDecode, reasonOf } from "./validation";
 import type { Client } from "./order";
 
 /** RFC 4122 textual form, any version. */
@@ -96,6 +96,8 @@ export const OrderPlaced = t.readonly(
 );
 export type OrderPlaced = t.TypeOf<typeof OrderPlaced>;
 
+const decodeOrderPlaced = guardedDecode(OrderPlaced);
+
 /** Every event type this version of the system understands. */
 export const OutboxEvent = OrderPlaced;
 export type OutboxEvent = OrderPlaced;
@@ -141,7 +143,7 @@ export const decodeOutboxEvent = (envelope: OutboxEnvelope): E.Either<string, O.
     return E.right(O.none);
   }
   return pipe(
-    OrderPlaced.decode(envelope),
+    decodeOrderPlaced(envelope),
     E.mapLeft(reasonOf),
     E.filterOrElse(
       (event) => event.aggregateId === String(event.payload.clientId),

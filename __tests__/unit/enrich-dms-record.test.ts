@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import * as E from "fp-ts/Either";
-import { parseTimestamptz } from "../../adapters/cdc/dms-record";
+import * as O from "fp-ts/Option";
+import { outboxEventFromDmsRecord, parseTimestamptz } from "../../adapters/cdc/dms-record";
+import { dmsRecordForOutboxRow } from "../../adapters/cdc/dms-record-render";
 import { createMemoryQuarantine } from "../../adapters/quarantine/memory-quarantine";
 import { IsoInstant } from "../../domain/outbox-event";
 
@@ -60,6 +62,65 @@ describe("parseTimestamptz: an outbox occurred_at as an ISO instant at milliseco
           expect(parseTimestamptz(iso)).toEqual(E.right(new Date(ms).toISOString()));
         },
       ),
+    );
+  });
+});
+
+describe("an outbox record's occurred_at, on its way into the envelope", () => {
+  /** The envelope's occurredAt for a DMS insert whose occurred_at column is this text, or the refusal. */
+  const occurredAtOf = (text: string): E.Either<string, string> => {
+    const record = dmsRecordForOutboxRow(
+      {
+        id: "0b6d5c3e-8f5a-4c1b-9a7e-2f3d4c5b6a79",
+        aggregate_type: "client",
+        aggregate_id: "1",
+        event_type: "OrderPlaced",
+        event_version: 1,
+        payload: { orderId: "o-1" },
+        occurred_at: text,
+      },
+      "insert",
+      { transactionId: 1, commitTimestamp: new Date(0) },
+    );
+    const result = outboxEventFromDmsRecord(JSON.parse(JSON.stringify(record)));
+    return E.isLeft(result) ? result : O.isSome(result.right) ? E.right(result.right.value.occurredAt) : E.left("skipped");
+  };
+
+  it.each([
+    "2024-02-09T13:20:20.123Z",
+    "2024-02-09T18:50:20.123+05:30",
+    "2024-02-09T13:20:20Z",
+    "2024-02-09T13:20:20.1234Z",
+    "2024-02-09 13:20:20.123+00",
+    "2024-02-30T13:20:20.123Z",
+    "0000-01-01T00:00:00.000Z",
+  ])("is what parseTimestamptz reads in %s", (text) => {
+    const parsed = parseTimestamptz(text);
+    const got = occurredAtOf(text);
+    if (E.isRight(parsed)) expect(got).toEqual(parsed);
+    else expect(E.isLeft(got) && got.left).toContain(parsed.left);
+  });
+
+  it("is what parseTimestamptz reads, for any instant in any offset and precision", () => {
+    const pad = (n: number, width = 2) => String(Math.abs(n)).padStart(width, "0");
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 24 }),
+        fc.constantFrom("", ".1", ".123", ".123456", "."),
+        fc.constantFrom("Z", "+00", "+05:30", "-08:00", "", "z"),
+        fc.constantFrom("T", " "),
+        (year, month, day, hour, fraction, offset, separator) => {
+          const text = `${pad(year, 4)}-${pad(month)}-${pad(day)}${separator}${pad(hour)}:20:20${fraction}${offset}`;
+          const parsed = parseTimestamptz(text);
+          const got = occurredAtOf(text);
+          if (E.isRight(parsed)) expect(got).toEqual(parsed);
+          else expect(E.isLeft(got) && got.left).toContain(parsed.left);
+        },
+      ),
+      { numRuns: 2_000 },
     );
   });
 });

@@ -4,7 +4,7 @@ import * as O from "fp-ts/Option";
 import * as t from "io-ts";
 import { IsoInstant, OutboxEnvelope, Uuid } from "../../domain/outbox-event";
 import { OUTBOX_SCHEMA, OUTBOX_TABLE } from "../../domain/contracts";
-import { preview, reasonOf } from "../../domain/validation";
+import { guardedDecode, preview, reasonOf } from "../../domain/validation";
 
 /**
  * AWS DMS change records in its JSON message format (what DMS writes to Kinesis, and what the
@@ -62,13 +62,15 @@ type DmsControlRecord = t.TypeOf<typeof DmsControlRecord>;
 
 type DmsRecord = DmsDataRecord | DmsControlRecord;
 
+const decodeHeader = guardedDecode(DmsRecordHeader);
+const decodeData = guardedDecode(DmsDataRecord);
+const decodeControl = guardedDecode(DmsControlRecord);
+
 /** Decodes the envelope of any DMS record; `left` names every field that is wrong. */
 const decodeDmsRecord = (record: unknown): E.Either<string, DmsRecord> =>
   pipe(
-    DmsRecordHeader.decode(record),
-    E.chain((header): t.Validation<DmsRecord> =>
-      header.metadata["record-type"] === "data" ? DmsDataRecord.decode(record) : DmsControlRecord.decode(record),
-    ),
+    decodeHeader(record),
+    E.chain((header): t.Validation<DmsRecord> => (header.metadata["record-type"] === "data" ? decodeData(record) : decodeControl(record))),
     E.mapLeft((errors) => `not a DMS record: ${reasonOf(errors)}`),
   );
 
@@ -82,10 +84,10 @@ const EventVersion = new t.Type<t.TypeOf<typeof PositiveInt>, number, unknown>(
   "EventVersion",
   PositiveInt.is,
   (u, c) =>
-    typeof u === "string" && /^\d{1,15}$/.test(u)
-      ? PositiveInt.validate(Number(u), c)
-      : typeof u === "number"
-        ? PositiveInt.validate(u, c)
+    typeof u === "number"
+      ? PositiveInt.validate(u, c)
+      : typeof u === "string" && /^\d{1,15}$/.test(u)
+        ? PositiveInt.validate(Number(u), c)
         : t.failure(u, c, `expected a positive integer or numeric string, got ${preview(u)}`),
   t.identity,
 );
@@ -133,12 +135,18 @@ export const parseTimestamptz = (text: string): E.Either<string, IsoInstant> => 
   return IsoInstant.is(iso) ? E.right(iso) : E.left(`instant out of range: ${preview(text)}`);
 };
 
+/** The form parseTimestamptz answers with: an instant in UTC to the millisecond. */
+const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
 const OccurredAt = new t.Type<IsoInstant, string, unknown>(
   "OccurredAt",
   IsoInstant.is,
   (u, c) =>
     typeof u === "string"
-      ? pipe(
+      ? // Already in the answer's form (as the local tailer writes it): parsing would give it back.
+        CANONICAL_INSTANT.test(u) && IsoInstant.is(u)
+        ? t.success(u)
+        : pipe(
           parseTimestamptz(u),
           E.match((reason) => t.failure(u, c, reason), t.success),
         )

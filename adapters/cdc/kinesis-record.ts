@@ -1,7 +1,7 @@
 import * as E from "fp-ts/Either";
 import { pipe } from "fp-ts/function";
 import * as t from "io-ts";
-import { preview, reasonOf } from "../../domain/validation";
+import { guardedDecode, preview, reasonOf } from "../../domain/validation";
 
 /**
  * A Kinesis record as EventBridge Pipes hands it to an enrichment function: flat, unlike
@@ -21,6 +21,7 @@ export const PipesKinesisRecord = t.type(
   "PipesKinesisRecord",
 );
 export type PipesKinesisRecord = t.TypeOf<typeof PipesKinesisRecord>;
+const decodePipesKinesisRecord = guardedDecode(PipesKinesisRecord);
 
 /**
  * The bytes of canonical base64 with padding, as Kinesis produces it, or undefined.
@@ -40,7 +41,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /** The parsed JSON carried by a Pipes Kinesis record; `left` says which step failed. */
 export const jsonFromKinesisRecord = (record: unknown): E.Either<string, unknown> =>
   pipe(
-    PipesKinesisRecord.decode(record),
+    decodePipesKinesisRecord(record),
     E.mapLeft((errors) => `not a Kinesis record: ${reasonOf(errors)}`),
     E.chain(({ data }) => {
       const bytes = canonicalBase64(data);

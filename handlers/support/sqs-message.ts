@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { isLeft } from "fp-ts/Either";
 import type { DomainError } from "../../domain/errors";
 import { OutboxEnvelope } from "../../domain/outbox-event";
-import { reasonOf } from "../../domain/validation";
+import { guardedDecode, reasonOf } from "../../domain/validation";
 import { asError, describeFailure, logger } from "./logger";
 
 /**
@@ -21,9 +21,11 @@ export const messageOf = (record: Pick<SQSRecord, "body">): unknown => {
   return message;
 };
 
+const decodeOutboxEnvelope = guardedDecode(OutboxEnvelope);
+
 /** A parsed message as an OutboxEvent envelope; throws (naming every problem) on anything else. */
 export const decodeEnvelope = (message: unknown): OutboxEnvelope => {
-  const decoded = OutboxEnvelope.decode(message);
+  const decoded = decodeOutboxEnvelope(message);
   if (isLeft(decoded)) throw new Error(`not an OutboxEvent: ${reasonOf(decoded.left)}`);
   return decoded.right;
 };
