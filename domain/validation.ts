@@ -179,10 +179,11 @@ export const decodeWith =
 /**
  * `codec.decode`, with the type guard tried first. For a codec that never changes what it
  * accepts (no member converts: only structs, literals, brands, unions and checks), an input
- * its guard accepts decodes to itself, so the guard's yes is the whole answer, without the
- * contexts and arrays a decode allocates on the way. Anything the guard refuses is decoded,
- * which explains every failure exactly as before. Never wrap a converting codec (a string
- * read as a number, JSON text parsed): its guard checks the output, not the input.
+ * its guard accepts decodes to itself (or to an equal copy), so the guard's yes is the whole
+ * answer, without the contexts and arrays a decode allocates on the way. Anything the guard
+ * refuses is decoded, which explains every failure exactly as before. Never wrap a
+ * converting codec (a string read as a number, JSON text parsed): its guard checks the
+ * output, not the input.
  */
 export const guardedDecode =
   <A, O>(codec: t.Type<A, O, unknown>) =>
