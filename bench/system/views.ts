@@ -36,23 +36,34 @@ export const watchApplied = async (redisUrl: string): Promise<AppliedWatch> => {
   subscriber.on("error", () => undefined);
   await subscriber.connect();
   const appliedAt = new Map<string, number>();
+  // Each waiter's ids not heard yet, struck off as their markers arrive: the listener shares
+  // the cores with the system it measures, so waiting costs nothing per poll.
+  const waiters = new Set<{ readonly missing: Set<string>; readonly heardAll: () => void }>();
   subscriber.on("message", (_channel: string, key: string) => {
     const match = MARKER.exec(key);
+    const id = match?.[1];
+    if (id === undefined || appliedAt.has(id)) return;
     // Wall-clock milliseconds with a fraction: the events' times are wall-clock too.
-    if (match && !appliedAt.has(match[1] as string)) appliedAt.set(match[1] as string, performance.timeOrigin + performance.now());
+    appliedAt.set(id, performance.timeOrigin + performance.now());
+    for (const waiter of waiters) if (waiter.missing.delete(id) && waiter.missing.size === 0) waiter.heardAll();
   });
   await subscriber.subscribe("__keyevent@0__:set");
   return {
     appliedAt,
     count: () => appliedAt.size,
     waitFor: async (ids, timeoutMs) => {
-      const wanted = [...ids];
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const missing = wanted.filter((id) => !appliedAt.has(id));
-        if (missing.length === 0 || Date.now() > deadline) return missing;
-        await sleep(20);
-      }
+      const missing = new Set([...ids].filter((id) => !appliedAt.has(id)));
+      if (missing.size === 0) return [];
+      let timer: NodeJS.Timeout | undefined;
+      let waiter: { readonly missing: Set<string>; readonly heardAll: () => void } | undefined;
+      await new Promise<void>((done) => {
+        waiter = { missing, heardAll: done };
+        waiters.add(waiter);
+        timer = setTimeout(done, timeoutMs);
+      });
+      clearTimeout(timer);
+      if (waiter !== undefined) waiters.delete(waiter);
+      return [...missing];
     },
     stop: async () => {
       subscriber.disconnect();
