@@ -70,7 +70,9 @@ const decodeControl = guardedDecode(DmsControlRecord);
 const decodeDmsRecord = (record: unknown): E.Either<string, DmsRecord> =>
   pipe(
     decodeHeader(record),
-    E.chain((header): t.Validation<DmsRecord> => (header.metadata["record-type"] === "data" ? decodeData(record) : decodeControl(record))),
+    E.chain((header): t.Validation<DmsRecord> =>
+      header.metadata["record-type"] === "data" ? decodeData(record) : decodeControl(record),
+    ),
     E.mapLeft((errors) => `not a DMS record: ${reasonOf(errors)}`),
   );
 
@@ -141,16 +143,15 @@ const CANONICAL_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const OccurredAt = new t.Type<IsoInstant, string, unknown>(
   "OccurredAt",
   IsoInstant.is,
-  (u, c) =>
-    typeof u === "string"
-      ? // Already in the answer's form (as the local tailer writes it): parsing would give it back.
-        CANONICAL_INSTANT.test(u) && IsoInstant.is(u)
-        ? t.success(u)
-        : pipe(
-          parseTimestamptz(u),
-          E.match((reason) => t.failure(u, c, reason), t.success),
-        )
-      : t.failure(u, c, `expected a timestamp string, got ${preview(u)}`),
+  (u, c) => {
+    if (typeof u !== "string") return t.failure(u, c, `expected a timestamp string, got ${preview(u)}`);
+    // Already in the answer's form (as the local tailer writes it): parsing would give it back.
+    if (CANONICAL_INSTANT.test(u) && IsoInstant.is(u)) return t.success(u);
+    return pipe(
+      parseTimestamptz(u),
+      E.match((reason) => t.failure(u, c, reason), t.success),
+    );
+  },
   t.identity,
 );
 
