@@ -2,8 +2,10 @@ import fc from "fast-check";
 import * as E from "fp-ts/Either";
 import type * as t from "io-ts";
 import { PipesKinesisRecord } from "../../adapters/cdc/kinesis-record";
-import { OrderPlaced, OutboxEnvelope } from "../../domain/outbox-event";
+import { cents } from "../../domain/money";
+import { OrderPlaced, OutboxEnvelope, type Uuid, orderPlaced } from "../../domain/outbox-event";
 import { guardedDecode, reasonOf } from "../../domain/validation";
+import pipesInput from "../fixtures/aws-events/pipes-kinesis-enrichment-input.json";
 
 /*
  * guardedDecode answers from the type guard when it says yes. For the non-converting codecs
@@ -11,42 +13,25 @@ import { guardedDecode, reasonOf } from "../../domain/validation";
  * the guard accepts it (decode answers an equal value), the same reasons on failure.
  */
 
-const EVENT = {
-  eventId: "0b6d5c3e-8f5a-4c1b-9a7e-2f3d4c5b6a79",
-  eventType: "OrderPlaced",
-  eventVersion: 1,
-  aggregateType: "client",
-  aggregateId: "1",
-  occurredAt: "2024-02-09T13:20:20.123Z",
-  payload: {
-    orderId: "a8b6d5c3-8f5a-4c1b-9a7e-2f3d4c5b6a79",
-    clientId: 1,
-    clientName: "Bob",
-    clientEmail: "bob@anemailprovider.com",
-    totalCents: 150_000,
-    placedAt: 1_707_484_820,
-    items: [{ productId: 2, quantity: 3, unitPriceCents: 50_000 }],
-  },
-};
+const EVENT = orderPlaced({
+  eventId: "0b6d5c3e-8f5a-4c1b-9a7e-2f3d4c5b6a79" as Uuid,
+  orderId: "a8b6d5c3-8f5a-4c1b-9a7e-2f3d4c5b6a79",
+  client: { id: 1, name: "Bob", email: "bob@anemailprovider.com" },
+  occurredAt: new Date("2024-02-09T13:20:20.123Z"),
+  totalCents: cents(150_000),
+  items: [{ productId: 2, quantity: 3, unitPriceCents: cents(50_000) }],
+});
 
-const KINESIS = {
-  kinesisSchemaVersion: "1.0",
-  partitionKey: "1",
-  sequenceNumber: "49590338271490256608559692538361571095921575989136588898",
-  data: "eyJhIjoxfQ==",
-  approximateArrivalTimestamp: 1_707_484_820.123,
-  eventID: "shardId-000000000000:49590338271490256608559692538361571095921575989136588898",
-};
+/** A Kinesis record as Pipes hands it over: the published sample's first. */
+const KINESIS = pipesInput[0];
 
 /** Values near the valid ones: each leaf kept, or swapped for an arbitrary value, or dropped. */
 const near = (value: unknown): fc.Arbitrary<unknown> => {
   if (Array.isArray(value)) return fc.oneof(fc.tuple(...value.map(near)), fc.anything());
   if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value);
-    return fc.oneof(
-      { weight: 4, arbitrary: fc.tuple(...entries.map(([key, v]) => fc.option(near(v), { nil: undefined, freq: 8 }).map((x) => [key, x] as const))).map((pairs) => Object.fromEntries(pairs.filter(([, x]) => x !== undefined))) },
-      { weight: 1, arbitrary: fc.anything() },
-    );
+    const fields = Object.entries(value).map(([key, v]) => fc.option(near(v), { nil: undefined, freq: 8 }).map((x) => [key, x] as const));
+    const object = fc.tuple(...fields).map((pairs) => Object.fromEntries(pairs.filter(([, x]) => x !== undefined)));
+    return fc.oneof({ weight: 4, arbitrary: object }, { weight: 1, arbitrary: fc.anything() });
   }
   return fc.oneof({ weight: 3, arbitrary: fc.constant(value) }, { weight: 1, arbitrary: fc.anything() });
 };

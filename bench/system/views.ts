@@ -27,6 +27,12 @@ export interface AppliedWatch {
 
 const MARKER = /^applied:\{\d+\}:(.+)$/;
 
+/** One waitFor: the ids it has not heard yet, and how it is told it heard them all. */
+interface Waiter {
+  readonly missing: Set<string>;
+  readonly heardAll: () => void;
+}
+
 export const watchApplied = async (redisUrl: string): Promise<AppliedWatch> => {
   const admin = new Redis(redisUrl, { lazyConnect: true });
   await admin.connect();
@@ -38,7 +44,7 @@ export const watchApplied = async (redisUrl: string): Promise<AppliedWatch> => {
   const appliedAt = new Map<string, number>();
   // Each waiter's ids not heard yet, struck off as their markers arrive: the listener shares
   // the cores with the system it measures, so waiting costs nothing per poll.
-  const waiters = new Set<{ readonly missing: Set<string>; readonly heardAll: () => void }>();
+  const waiters = new Set<Waiter>();
   subscriber.on("message", (_channel: string, key: string) => {
     const match = MARKER.exec(key);
     const id = match?.[1];
@@ -55,14 +61,14 @@ export const watchApplied = async (redisUrl: string): Promise<AppliedWatch> => {
       const missing = new Set([...ids].filter((id) => !appliedAt.has(id)));
       if (missing.size === 0) return [];
       let timer: NodeJS.Timeout | undefined;
-      let waiter: { readonly missing: Set<string>; readonly heardAll: () => void } | undefined;
-      await new Promise<void>((done) => {
-        waiter = { missing, heardAll: done };
+      let waiter: Waiter | undefined;
+      await new Promise<void>((heardAll) => {
+        waiter = { missing, heardAll };
         waiters.add(waiter);
-        timer = setTimeout(done, timeoutMs);
+        timer = setTimeout(heardAll, timeoutMs);
       });
       clearTimeout(timer);
-      if (waiter !== undefined) waiters.delete(waiter);
+      waiters.delete(waiter as Waiter);
       return [...missing];
     },
     stop: async () => {
