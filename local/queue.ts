@@ -122,10 +122,24 @@ class DelayHeap {
   }
 }
 
-const sleepUnref = (ms: number) =>
-  new Promise<"timeout">((resolve) => {
-    setTimeout(() => resolve("timeout"), ms).unref();
+/**
+ * `work`'s answer, or "timeout" when it has none within `ms`. The timer goes as soon as the
+ * work answers: a timer left to run out would keep the batch and its answer alive for the
+ * whole visibility timeout, so every batch outlived the young generation and each scavenge
+ * copied them.
+ */
+const within = async <T>(work: Promise<T>, ms: number): Promise<T | "timeout"> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), ms);
+    timer.unref();
   });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -221,7 +235,7 @@ export class LocalQueue {
   async stop(graceMs = 5_000): Promise<void> {
     this.stopped = true;
     this.clearTimer();
-    if (this.running.size > 0) await Promise.race([this.allRunning(), sleepUnref(graceMs)]);
+    if (this.running.size > 0) await within(this.allRunning(), graceMs);
   }
 
   private clearTimer(): void {
@@ -324,7 +338,7 @@ export class LocalQueue {
     try {
       const consumer = this.consumer as QueueConsumer;
       const timeoutMs = this.options.visibilityTimeoutMs ?? 30_000;
-      const response = await Promise.race([consumer({ Records: batch.map((m) => this.toRecord(m)) }), sleepUnref(timeoutMs)]);
+      const response = await within(consumer({ Records: batch.map((m) => this.toRecord(m)) }), timeoutMs);
       if (response === "timeout") {
         failed = new Set(batch.map((m) => m.messageId));
         for (const id of failed) reasons.set(id, `the consumer did not answer within ${timeoutMs} ms`);

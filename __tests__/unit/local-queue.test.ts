@@ -199,6 +199,22 @@ describe("the local SQS queue", () => {
     await queue.stop();
   }, 60_000);
 
+  it("leaves no visibility timer behind once a batch is answered, so a handled batch is not kept alive for the timeout", async () => {
+    // Timers faked (to count them), promises and immediates real (the queue's flow runs on them).
+    jest.useFakeTimers({ doNotFake: ["nextTick", "queueMicrotask", "setImmediate"] });
+    try {
+      const queue = new LocalQueue({ name: "q", retryDelayMs: 1, maxReceiveCount: 3, visibilityTimeoutMs: 30_000 });
+      queue.consume(async () => ({ batchItemFailures: [] }));
+      let settled = 0;
+      for (let i = 0; i < 25; i++) queue.send(String(i), {}, { settle: () => void (settled += 1) });
+      for (let turn = 0; turn < 100 && settled < 25; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(25);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it("settles nothing it did not handle when stopped: the replication slot replays the rest", async () => {
     let settled = 0;
     const queue = new LocalQueue({ name: "q", retryDelayMs: 1_000, maxReceiveCount: 5 });
