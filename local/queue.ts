@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { QUEUE_BATCH_SIZE } from "../domain/contracts";
+import { TIMED_OUT, within } from "./deadline";
 
 /** A message that ran out of tries, as the dead-letter store keeps it. */
 export interface DeadLetter {
@@ -121,25 +122,6 @@ class DelayHeap {
     return top;
   }
 }
-
-/**
- * `work`'s answer, or "timeout" when it has none within `ms`. The timer goes as soon as the
- * work answers: a timer left to run out would keep the batch and its answer alive for the
- * whole visibility timeout, so every batch outlived the young generation and each scavenge
- * copied them.
- */
-const within = async <T>(work: Promise<T>, ms: number): Promise<T | "timeout"> => {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-    timer.unref();
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-};
 
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -339,7 +321,7 @@ export class LocalQueue {
       const consumer = this.consumer as QueueConsumer;
       const timeoutMs = this.options.visibilityTimeoutMs ?? 30_000;
       const response = await within(consumer({ Records: batch.map((m) => this.toRecord(m)) }), timeoutMs);
-      if (response === "timeout") {
+      if (response === TIMED_OUT) {
         failed = new Set(batch.map((m) => m.messageId));
         for (const id of failed) reasons.set(id, `the consumer did not answer within ${timeoutMs} ms`);
       } else {

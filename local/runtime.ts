@@ -17,6 +17,7 @@ import { makePurgeOutboxHandler } from "../handlers/purge-outbox";
 import { failureReasonsOf } from "../handlers/support/sqs-message";
 import { Ticket } from "./acknowledgement";
 import { createDeadLetterStore, ensureRuntimeSchema } from "./dead-letter-store";
+import { withTimeout } from "./deadline";
 import { startEmbeddedPostgres } from "./embedded-postgres";
 import { startApiThread } from "./api-thread";
 import { startLogTailer } from "./log-tailer";
@@ -109,13 +110,6 @@ const lambdaContext = (name: string): Context => ({
   fail: notOnLambda("context.fail"),
   succeed: notOnLambda("context.succeed"),
 });
-
-/** The local Redis, with `keyPrefix` (tests share one server) as ioredis reads it from a URL. */
-const withTimeout = <T>(work: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([
-    work,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
-  ]);
 
 const HEALTH_PROBE_MS = 250;
 
