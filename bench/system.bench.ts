@@ -16,7 +16,7 @@ import { renderChart, type LagRow, type ThroughputRow } from "./system/chart";
 import { type HttpPoint, runAutocannon, runWrk, wrkVersion } from "./system/http";
 import { type PacedResult, runPaced } from "./system/paced";
 import { runSql, sqlDifferences, type SqlKind, type SqlPoint } from "./system/sql";
-import { cpuSeconds, peakRssMb, percentiles, type Percentiles, progress, round } from "./system/stats";
+import { coresBetween, cpuSeconds, machineTimes, peakRssMb, percentiles, type Percentiles, progress, round } from "./system/stats";
 import { viewDifferences, watchApplied } from "./system/views";
 
 export interface SystemBenchOptions {
@@ -66,6 +66,13 @@ const QUICK: Plan = {
 
 const best = <T extends { ordersPerSecond: number }>(points: ReadonlyArray<T>): T =>
   points.reduce((a, b) => (b.ordersPerSecond > a.ordersPerSecond ? b : a));
+
+/** "1.62 busy + 0.05 stolen of 2 cores": this machine's work, and the hypervisor's share given to other guests. */
+const coresText = (cores: { busy: number; steal: number } | null): string =>
+  cores === null ? "machine load unknown (no /proc/stat)" : `${cores.busy.toFixed(2)} busy + ${cores.steal.toFixed(2)} stolen of ${availableParallelism()} cores`;
+
+/** Steal above this share of the CPUs in a measured phase makes its speed figures a neighbour's, not this system's. */
+const NOISY_STEAL_SHARE = 0.1;
 
 const ms = (p: Percentiles) => ({ p50_ms: round(p.p50), p95_ms: round(p.p95), p99_ms: round(p.p99), max_ms: round(p.max) });
 
@@ -202,6 +209,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     checked("warm-up", await viewDifferences(db, redis, plan.convergeMs));
     const pid = pidNow();
     const cpuBefore = cpuSeconds(pid);
+    const machineBefore = machineTimes();
     const httpPoints: HttpPoint[] = [];
     for (const connections of plan.httpConnections) {
       const point = await closedLoop(url(), runtime.auth, connections, plan.httpSeconds);
@@ -216,12 +224,26 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     // The runtime's CPU includes catching up the views: measured once they are exact again.
     checked("e2e", await viewDifferences(db, redis, plan.convergeMs));
     const cpuAfter = cpuSeconds(pid);
+    const e2eCores = coresBetween(machineBefore, machineTimes(), availableParallelism());
     const e2e = best(httpPoints);
 
     // ---- 3. commit-to-view lag under paced, open-loop load ----
-    const lagResults: Array<{ loadPct: number; paced: PacedResult; lag: Percentiles; missing: number }> = [];
+    // Each point also says how busy the whole machine was (every process, from /proc/stat) and
+    // what the runtime spent per order, from the first send until every view had the events:
+    // lag climbs with the machine's load, and paced orders batch less than a closed loop's.
+    interface LagResult {
+      readonly loadPct: number;
+      readonly paced: PacedResult;
+      readonly lag: Percentiles;
+      readonly missing: number;
+      readonly cores: { busy: number; steal: number } | null;
+      readonly cpuMsPerOrder: number | null;
+    }
+    const lagResults: LagResult[] = [];
     for (const loadPct of plan.lagLoads) {
       const rate = Math.max(1, (e2e.ordersPerSecond * loadPct) / 100);
+      const machineAtStart = machineTimes();
+      const runtimeCpuAtStart = cpuSeconds(pidNow());
       const paced = await runPaced(url(), runtime.auth, rate, plan.lagSeconds);
       const placed = await db
         .selectFrom("order")
@@ -232,15 +254,20 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
         placed.map((o) => o.event_id.toLowerCase()),
         plan.convergeMs,
       );
+      const cores = coresBetween(machineAtStart, machineTimes(), availableParallelism());
+      const runtimeCpuAtEnd = cpuSeconds(pidNow());
+      const cpuMsPerOrder =
+        runtimeCpuAtStart !== null && runtimeCpuAtEnd !== null && placed.length > 0 ? ((runtimeCpuAtEnd - runtimeCpuAtStart) * 1000) / placed.length : null;
       const lags = placed.flatMap((o) => {
         const at = watch.appliedAt.get(o.event_id.toLowerCase());
         return at === undefined ? [] : [at - o.placed_at.getTime()];
       });
       const lag = percentiles(lags);
-      lagResults.push({ loadPct, paced, lag, missing: missing.length });
+      lagResults.push({ loadPct, paced, lag, missing: missing.length, cores, cpuMsPerOrder });
       progress(
         `lag at ${String(loadPct).padStart(3)}% (${Math.round(rate)} orders/s offered, ${Math.round(paced.achievedPerSecond)} answered/s): ` +
-          `p50 ${round(lag.p50)} p95 ${round(lag.p95)} p99 ${round(lag.p99)} max ${round(lag.max)} ms over ${lag.count} events` +
+          `p50 ${round(lag.p50)} p95 ${round(lag.p95)} p99 ${round(lag.p99)} max ${round(lag.max)} ms over ${lag.count} events; ` +
+          `${coresText(cores)}, runtime ${cpuMsPerOrder === null ? "?" : cpuMsPerOrder.toFixed(2)} ms CPU per order` +
           (paced.skipped + paced.failed > 0 ? `, ${paced.skipped} skipped, ${paced.failed} failed` : ""),
       );
       checked(`lag-${loadPct}`, await viewDifferences(db, redis, plan.convergeMs));
@@ -295,8 +322,10 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     );
     progress(`cdc burst: ${burst.length} rows written while the runtime is stopped; starting it ...`);
     const spawnedAt = Date.now();
+    const machineAtSpawn = machineTimes();
     await runtime.start();
     const burstMissing = await watch.waitFor(burst, plan.convergeMs * 2);
+    const burstCores = coresBetween(machineAtSpawn, machineTimes(), availableParallelism());
     const burstApplied = burst.map((id) => watch.appliedAt.get(id)).filter((at): at is number => at !== undefined);
     const firstApplied = burstApplied.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
     const lastApplied = burstApplied.reduce((a, b) => Math.max(a, b), Number.NEGATIVE_INFINITY);
@@ -304,6 +333,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     progress(
       `cdc burst: ${burstApplied.length} events in every view ${((lastApplied - spawnedAt) / 1000).toFixed(1)} s after the start ` +
         `(first after ${((firstApplied - spawnedAt) / 1000).toFixed(1)} s): ${Math.round(burstEventsPerSecond)} events/s` +
+        `; ${coresText(burstCores)}` +
         (burstMissing.length > 0 ? `, ${burstMissing.length} never applied` : ""),
     );
     checked("cdc-burst", await viewDifferences(db, redis, plan.convergeMs));
@@ -344,6 +374,8 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
         ratio_to_baseline: round(e2e.ordersPerSecond / baseline.ordersPerSecond, 3),
         ratio_to_limit: round(e2e.ordersPerSecond / limit.ordersPerSecond, 3),
         ...ms(e2e.latencyMs),
+        machine_busy_cores: round(e2eCores?.busy ?? null),
+        machine_steal_cores: round(e2eCores?.steal ?? null),
         non_2xx: httpPoints.reduce((s, p) => s + p.non2xx, 0),
         errors: httpPoints.reduce((s, p) => s + p.errors, 0),
       },
@@ -366,6 +398,9 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
           failed: r.paced.failed,
           ...ms(r.lag),
           http: ms(r.paced.latencyMs),
+          machine_busy_cores: round(r.cores?.busy ?? null),
+          machine_steal_cores: round(r.cores?.steal ?? null),
+          runtime_cpu_ms_per_order: round(r.cpuMsPerOrder),
         })),
       },
       cdc: {
@@ -378,6 +413,8 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
         burst_events_per_s: round(burstEventsPerSecond, 0),
         burst_first_applied_s: round((firstApplied - spawnedAt) / 1000, 2),
         burst_all_applied_s: round((lastApplied - spawnedAt) / 1000, 2),
+        burst_machine_busy_cores: round(burstCores?.busy ?? null),
+        burst_machine_steal_cores: round(burstCores?.steal ?? null),
       },
       exact: { view_differences: differences.length, per_phase: exact, details: differences.slice(0, 50) },
       resources: {
@@ -396,17 +433,25 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
       ["baseline: order-store statements, raw pg (best of sweep)", `${fmt(baseline.ordersPerSecond, 0)} orders/s at ${baseline.connections} conn, p99 ${fmt(baseline.latencyMs.p99)} ms`],
       ["limit: one prepared statement (best of sweep)", `${fmt(limit.ordersPerSecond, 0)} orders/s at ${limit.connections} conn, p99 ${fmt(limit.latencyMs.p99)} ms`],
       ["e2e: POST /orders through the runtime (best of sweep)", `${fmt(e2e.ordersPerSecond, 0)} orders/s at ${e2e.connections} conn`],
-      ["e2e latency p50 / p95 / p99", `${fmt(e2e.latencyMs.p50)} / ${fmt(e2e.latencyMs.p95)} / ${fmt(e2e.latencyMs.p99)} ms`],
+      ["e2e latency p50 / p95 / p99", `${fmt(e2e.latencyMs.p50)} / ${fmt(e2e.latencyMs.p95)} / ${fmt(e2e.latencyMs.p99)} ms; ${coresText(e2eCores)}`],
       ["e2e ratio to baseline / to limit", `${fmt(e2e.ordersPerSecond / baseline.ordersPerSecond, 3)} / ${fmt(e2e.ordersPerSecond / limit.ordersPerSecond, 3)}`],
       ...lagResults.map((r): [string, string] => [
         `lag at ${r.loadPct}% (${fmt(r.paced.targetPerSecond, 0)}/s) p50 / p95 / p99 / max`,
-        `${fmt(r.lag.p50)} / ${fmt(r.lag.p95)} / ${fmt(r.lag.p99)} / ${fmt(r.lag.max)} ms`,
+        `${fmt(r.lag.p50)} / ${fmt(r.lag.p95)} / ${fmt(r.lag.p99)} / ${fmt(r.lag.max)} ms; ${coresText(r.cores)}, runtime ${fmt(r.cpuMsPerOrder, 2)} ms CPU/order`,
       ]),
       ["cdc live: rows/s delivered (8 writers), lag p50 / p99", `${fmt(liveRowsPerSecond, 0)} rows/s, ${fmt(liveLag.p50)} / ${fmt(liveLag.p99)} ms`],
       [`cdc burst: ${burst.length} rows drained after a start`, `${fmt(burstEventsPerSecond, 0)} events/s, all in ${fmt((lastApplied - spawnedAt) / 1000, 2)} s`],
       ["runtime CPU per 1000 orders / peak RSS", `${fmt(cpuPer1000, 2)} s / ${peaks.length > 0 ? fmt(Math.max(...peaks), 0) : "-"} MiB`],
       ["exact: view differences (every phase)", String(differences.length)],
     ];
+    const steals = [e2eCores, ...lagResults.map((r) => r.cores), burstCores].flatMap((c) => (c === null ? [] : [c.steal]));
+    const worstSteal = steals.length > 0 ? Math.max(...steals) : 0;
+    if (worstSteal > NOISY_STEAL_SHARE * availableParallelism()) {
+      progress(
+        `note: the hypervisor gave up to ${worstSteal.toFixed(2)} of ${availableParallelism()} cores to other guests during a measured phase (steal): ` +
+          "this run's speed and lag figures are lower than this machine's when it is quiet; its exact checks hold all the same",
+      );
+    }
     const width = Math.max(...rows.map(([k]) => k.length));
     const table = ["| measure | result |", "| --- | --- |", ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`)].join("\n");
 

@@ -47,6 +47,48 @@ export const cpuSeconds = (pid: number): number | null => {
   }
 };
 
+/**
+ * What every CPU of the machine did so far, in clock ticks, from the first line of
+ * /proc/stat (`cpu  user nice system idle iowait irq softirq steal ...`): `busy` is work of
+ * this machine (user, nice, system, irq, softirq), `steal` time the hypervisor gave another
+ * guest, `total` everything including idle. Null when the text is not such a line.
+ */
+export interface MachineTimes {
+  readonly busy: number;
+  readonly steal: number;
+  readonly total: number;
+}
+
+export const parseProcStat = (text: string): MachineTimes | null => {
+  const line = text.split("\n", 1)[0] ?? "";
+  const [label, ...rest] = line.trim().split(/\s+/);
+  const fields = rest.map(Number);
+  if (label !== "cpu" || fields.length < 8 || fields.some((f) => !Number.isInteger(f) || f < 0)) return null;
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields as [number, number, number, number, number, number, number, number];
+  const busy = user + nice + system + irq + softirq;
+  return { busy, steal, total: busy + steal + idle + iowait };
+};
+
+/** The machine's CPU times now; null without /proc. */
+export const machineTimes = (): MachineTimes | null => {
+  try {
+    return parseProcStat(readFileSync("/proc/stat", "utf8"));
+  } catch {
+    return null;
+  }
+};
+
+/** Cores busy (and stolen) on average between two readings of a machine with `cpus` CPUs. */
+export const coresBetween = (
+  before: MachineTimes | null,
+  after: MachineTimes | null,
+  cpus: number,
+): { busy: number; steal: number } | null => {
+  if (before === null || after === null || after.total <= before.total) return null;
+  const total = after.total - before.total;
+  return { busy: ((after.busy - before.busy) / total) * cpus, steal: ((after.steal - before.steal) / total) * cpus };
+};
+
 /** The peak resident set (VmHWM) of a process, in MiB; null without /proc. */
 export const peakRssMb = (pid: number): number | null => {
   try {
