@@ -1,3 +1,5 @@
+// What the bench reads off samples, processes and the machine: percentiles, a process's CPU
+// seconds and peak memory (/proc/<pid>), the CPUs' busy and stolen time (/proc/stat), and progress.
 import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 
@@ -78,12 +80,14 @@ export const machineTimes = (): MachineTimes | null => {
   }
 };
 
+/** Cores a phase kept busy on this machine, and cores the hypervisor gave other guests meanwhile. */
+export interface Cores {
+  readonly busy: number;
+  readonly steal: number;
+}
+
 /** Cores busy (and stolen) on average between two readings of a machine with `cpus` CPUs. */
-export const coresBetween = (
-  before: MachineTimes | null,
-  after: MachineTimes | null,
-  cpus: number,
-): { busy: number; steal: number } | null => {
+export const coresBetween = (before: MachineTimes | null, after: MachineTimes | null, cpus: number): Cores | null => {
   if (before === null || after === null || after.total <= before.total) return null;
   const total = after.total - before.total;
   return { busy: ((after.busy - before.busy) / total) * cpus, steal: ((after.steal - before.steal) / total) * cpus };

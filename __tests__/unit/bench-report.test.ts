@@ -1,0 +1,86 @@
+import type { LagPoint } from "../../bench/system/lag-point";
+import { chartRowsOf, reportOf, stealNote, type SystemFigures, tableOf } from "../../bench/system/report";
+import { percentiles } from "../../bench/system/stats";
+
+const latency = percentiles([1, 2, 3, 4]);
+const sqlPoint = (kind: "baseline" | "limit", connections: number, ordersPerSecond: number) => ({ kind, connections, orders: ordersPerSecond * 3, ordersPerSecond, latencyMs: latency });
+const httpPoint = (connections: number, ordersPerSecond: number) => ({ connections, orders: ordersPerSecond * 5, ordersPerSecond, non2xx: 1, errors: 0, latencyMs: latency });
+const lagPoint = (loadPct: number, lags: number[], cores: LagPoint["cores"]): LagPoint => ({
+  loadPct,
+  paced: { targetPerSecond: 10 * loadPct, sent: 100, ok: 100, failed: 0, skipped: 0, achievedPerSecond: 10 * loadPct, latencyMs: latency, startedAtMs: 0 },
+  lag: percentiles(lags),
+  missing: 0,
+  cores,
+  cpuMsPerOrder: cores === null ? null : 1.5,
+});
+
+const figures = (overrides: Partial<SystemFigures> = {}): SystemFigures => ({
+  mode: "quick",
+  at: "2026-12-03T10:00:00.000Z",
+  durationS: 29.84,
+  machine: { cpus: 2, cpu_model: "test", memory_gb: 1, kernel: "k", node: "v20", postgres: "16", redis: "7", load_generator: "wrk" },
+  sql: [sqlPoint("baseline", 8, 900), sqlPoint("baseline", 32, 1000), sqlPoint("limit", 8, 4000), sqlPoint("limit", 32, 3000)],
+  http: [httpPoint(16, 1500), httpPoint(64, 2000)],
+  e2eCores: { busy: 1.7, steal: 0.01 },
+  cpuSecondsPer1000: 0.75,
+  lag: [lagPoint(25, [2, 4, 6, 8], { busy: 1.5, steal: 0.1 }), lagPoint(50, [], null)],
+  cdcWriters: 8,
+  cdcLive: { rows: 4000, writtenMs: 2000, deliveredPerSecond: 1900.4, lag: percentiles([100, 200]), missing: 0 },
+  burst: { rows: 2000, applied: 2000, eventsPerSecond: 4899.6, firstAppliedS: 2.01, allAppliedS: 2.4 },
+  burstCores: { busy: 1.57, steal: 0.03 },
+  peakRssMb: 350.4,
+  exact: { sql: 0, e2e: 0 },
+  differences: [],
+  ...overrides,
+});
+
+describe("the system bench's report (bench/results/*.json, the table, the chart rows)", () => {
+  it("keeps the stable keys, with the best point of each sweep and the ratios between them", () => {
+    const report = reportOf(figures());
+    expect(Object.keys(report)).toEqual(["mode", "at", "duration_s", "machine", "baseline", "limit", "e2e", "lag", "cdc", "exact", "resources", "sweep"]);
+    expect(report.baseline).toMatchObject({ orders_per_s: 1000, connections: 32 });
+    expect(report.limit).toMatchObject({ orders_per_s: 4000, connections: 8 });
+    expect(report.e2e).toMatchObject({ orders_per_s: 2000, connections: 64, ratio_to_baseline: 2, ratio_to_limit: 0.5, machine_busy_cores: 1.7, non_2xx: 2 });
+    expect(report.lag).toMatchObject({ p50_ms_at_25pct: 4, p99_ms_at_25pct: 8, p99_ms_at_50pct: null });
+    expect(report.lag.points[0]).toMatchObject({ load_pct: 25, events: 4, machine_busy_cores: 1.5, machine_steal_cores: 0.1, runtime_cpu_ms_per_order: 1.5 });
+    expect(report.lag.points[1]).toMatchObject({ load_pct: 50, events: 0, machine_busy_cores: null, runtime_cpu_ms_per_order: null });
+    expect(report.cdc).toMatchObject({ live_rows_per_s: 1900, live_written_per_s: 2000, burst_events_per_s: 4900, burst_all_applied_s: 2.4, burst_machine_busy_cores: 1.57 });
+    expect(report.exact).toEqual({ view_differences: 0, per_phase: { sql: 0, e2e: 0 }, details: [] });
+    expect(report.resources).toEqual({ cpu_s_per_1000_orders: 0.75, peak_rss_mb: 350, e2e_orders_measured: 17_500 });
+  });
+
+  it("counts every difference, and lists the first fifty", () => {
+    const differences = Array.from({ length: 60 }, (_, i) => `lag-25: client ${i}: Redis none != SQL [...]`);
+    const report = reportOf(figures({ differences }));
+    expect(report.exact.view_differences).toBe(60);
+    expect(report.exact.details).toHaveLength(50);
+    expect(tableOf(figures({ differences }))).toMatch(/\| exact: view differences \(every phase\)\s*\| 60 \|/);
+  });
+
+  it("writes one table row per figure, with a dash where nothing was measured", () => {
+    const table = tableOf(figures()).split("\n");
+    expect(table.slice(0, 2)).toEqual(["| measure | result |", "| --- | --- |"]);
+    expect(table).toHaveLength(2 + 11);
+    expect(table.find((row) => row.includes("lag at 25%"))).toMatch(/\| 4\.0 \/ 8\.0 \/ 8\.0 \/ 8\.0 ms; 1\.50 busy \+ 0\.10 stolen of 2 cores, runtime 1\.50 ms CPU\/order/);
+    expect(table.find((row) => row.includes("lag at 50%"))).toMatch(/- \/ - \/ - \/ - ms; machine load unknown/);
+    expect(table.find((row) => row.includes("e2e ratio"))).toMatch(/2\.000 \/ 0\.500/);
+  });
+
+  it("notes a run whose phases a neighbour stole more than a tenth of the CPUs from", () => {
+    expect(stealNote(figures())).toBeUndefined();
+    expect(stealNote(figures({ burstCores: { busy: 1, steal: 0.2 } }))).toBeUndefined();
+    expect(stealNote(figures({ burstCores: { busy: 1, steal: 0.75 } }))).toMatch(/up to 0\.75 of 2 cores/);
+    expect(stealNote(figures({ e2eCores: { busy: 1, steal: 0.5 } }))).toMatch(/up to 0\.50 of 2 cores/);
+  });
+
+  it("charts each measured percentile against load, and each sweep point against connections", () => {
+    const rows = chartRowsOf(figures());
+    expect(rows.lag).toEqual([
+      { load_pct: 25, percentile: "p50", ms: 4 },
+      { load_pct: 25, percentile: "p95", ms: 8 },
+      { load_pct: 25, percentile: "p99", ms: 8 },
+      { load_pct: 25, percentile: "max", ms: 8 },
+    ]);
+    expect(rows.throughput.map((r) => `${r.series}@${r.connections}`)).toEqual(["baseline@8", "baseline@32", "limit@8", "limit@32", "e2e@16", "e2e@64"]);
+  });
+});
