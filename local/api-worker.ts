@@ -67,8 +67,7 @@ const start = async () => {
       return;
     }
     stopping = true;
-    // close() also closes idle keep-alive connections (Node 19+); busy ones finish first.
-    gateway.server.close(() => {
+    void gateway.close().then(() => {
       void Promise.allSettled([db.destroy(), Promise.resolve(redis.disconnect())]).then(() => process.exit(0));
     });
   });

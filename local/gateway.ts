@@ -116,7 +116,14 @@ const readBody = (req: IncomingMessage): Promise<Buffer | "too-large"> =>
  * same Lambda authorizer first. Answers like API Gateway where it answers itself: 401
  * without credentials, 403 on a Deny, 403 "Missing Authentication Token" for unknown routes.
  */
-export const startGateway = (options: GatewayOptions): Promise<{ server: Server; url: string }> => {
+export interface Gateway {
+  readonly server: Server;
+  readonly url: string;
+  /** Takes no new connection, closes the idle ones, and ends each busy one after its answer. */
+  close(): Promise<void>;
+}
+
+export const startGateway = (options: GatewayOptions): Promise<Gateway> => {
   const stage = options.stage ?? "prod";
   const matchApiRoute = matcher(options.routes);
   const matchLocalRoute = matcher((options.localRoutes ?? []).map((route) => ({ method: route.method, resource: `/_local/${route.path}`, route })));
@@ -125,8 +132,13 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
   // A header-less request never reaches the authorizer, and a failure (401) is not kept.
   const ttlMs = options.authorizerTtlMs ?? 0;
   const verdicts = new Map<string, { readonly verdict: { principalId: string } | 403; readonly until: number }>();
+  let closing = false;
   const server = createServer(async (req, res) => {
     const requestId = randomUUID();
+    // Once closing, every answer ends its connection, so a client keeping one alive does not
+    // hold the stop until its keep-alive timeout.
+    const reply = (status: number, body: string, headers: Record<string, string> = {}) =>
+      send(res, status, body, closing ? { ...headers, connection: "close" } : headers);
     try {
       const url = new URL(req.url ?? "/", "http://localhost");
       const path = withoutStage(url.pathname, stage);
@@ -186,27 +198,27 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
       };
       const refuse = (verdict: 401 | 403) =>
         verdict === 401
-          ? send(res, 401, JSON.stringify({ message: "Unauthorized" }), { "www-authenticate": 'Basic realm="cqrs-outbox"' })
-          : send(res, 403, JSON.stringify({ message: "User is not authorized to access this resource with an explicit deny" }));
+          ? reply(401, JSON.stringify({ message: "Unauthorized" }), { "www-authenticate": 'Basic realm="cqrs-outbox"' })
+          : reply(403, JSON.stringify({ message: "User is not authorized to access this resource with an explicit deny" }));
 
       if (path.startsWith("/_local/")) {
         const local = matchLocalRoute(method, path);
-        if (local === undefined) return send(res, 404, JSON.stringify({ message: "no such local endpoint" }));
+        if (local === undefined) return reply(404, JSON.stringify({ message: "no such local endpoint" }));
         const { route } = local.route;
         if (route.authenticated) {
           const verdict = await authorize(local.route.resource, local.pathParameters);
           if (typeof verdict === "number") return refuse(verdict);
         }
         const answer = await route.handler(local.pathParameters);
-        return send(res, answer.status, JSON.stringify(answer.body));
+        return reply(answer.status, JSON.stringify(answer.body));
       }
 
       const found = matchApiRoute(method, path);
-      if (found === undefined) return send(res, 403, JSON.stringify({ message: "Missing Authentication Token" }));
+      if (found === undefined) return reply(403, JSON.stringify({ message: "Missing Authentication Token" }));
       const decision = await authorize(found.route.resource, found.pathParameters);
       if (typeof decision === "number") return refuse(decision);
       const body = await readBody(req);
-      if (body === "too-large") return send(res, 413, JSON.stringify({ message: "Request Entity Too Large" }));
+      if (body === "too-large") return reply(413, JSON.stringify({ message: "Request Entity Too Large" }));
       const event: APIGatewayProxyEvent = {
         resource: found.route.resource,
         path,
@@ -222,17 +234,25 @@ export const startGateway = (options: GatewayOptions): Promise<{ server: Server;
         requestContext: requestContext(found.route.resource, { principalId: decision.principalId }),
       };
       const result = await found.route.handler(event);
-      send(res, result.statusCode, result.body, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])));
+      reply(result.statusCode, result.body, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])));
     } catch (error) {
       console.error(`gateway: request ${requestId} failed:`, error);
-      send(res, 502, JSON.stringify({ message: "Internal server error" }));
+      reply(502, JSON.stringify({ message: "Internal server error" }));
     }
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, () => {
       const address = server.address() as AddressInfo;
-      resolve({ server, url: `http://${options.host}:${address.port}` });
+      resolve({
+        server,
+        url: `http://${options.host}:${address.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            closing = true;
+            server.close(() => done());
+          }),
+      });
     });
   });
 };
