@@ -17,13 +17,13 @@ const slotNames = async (): Promise<string[]> =>
     (r) => r.slot_name,
   );
 
-/** Ends the slot's walsender and drops the slot before the tailer can take it again. */
+/** Ends the slot's walsender (waiting for it to exit) and drops the slot before the tailer can take it again. */
 const dropSlot = async (name: string): Promise<void> => {
   const { database } = inCase();
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      await database.pool.query("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL", [name]);
+      await database.pool.query("SELECT pg_terminate_backend(active_pid, 5000) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL", [name]);
       await database.pool.query("SELECT pg_drop_replication_slot($1)", [name]);
       return;
     } catch (error) {
