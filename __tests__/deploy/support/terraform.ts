@@ -64,32 +64,53 @@ export const requireTools = (): Tools => {
   if (!onPath("terraform")) throw new Error("terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)");
   if (!onPath("moto_server")) throw new Error("moto_server is not on PATH: pip install 'moto[server]>=5.2'");
   const given = process.env.TF_PLUGIN_DIR;
-  for (const dir of given ? [given] : [...implicitPluginDirs(), ...mirrorsOnThisMachine()]) {
+  // Lazily: the whole disk is searched only when nothing nearer holds a mirror.
+  const candidates = function* (): Generator<string> {
+    if (given) return yield given;
+    yield* implicitPluginDirs();
+    yield* mirrorsOnThisMachine();
+  };
+  for (const dir of candidates()) {
     const versions = mirroredVersions(dir);
     if (versions.length > 0) return { pluginDir: dir, providerVersion: versions[versions.length - 1]! };
   }
   throw new Error(
-    `no hashicorp/aws provider for ${PLATFORM} ${given ? `under TF_PLUGIN_DIR=${given}` : "in Terraform's mirror directories or anywhere on this machine"}: set TF_PLUGIN_DIR to a directory made by \`terraform providers mirror\` (it holds ${AWS_PROVIDER}/<version>/${PLATFORM}/)`,
+    `no hashicorp/aws provider for ${PLATFORM} ${given ? `under TF_PLUGIN_DIR=${given}` : `in Terraform's mirror directories or anywhere on this machine${wholeDiskTimedOut ? " (the search of / ran out of time)" : ""}`}: set TF_PLUGIN_DIR to a directory made by \`terraform providers mirror\` (it holds ${AWS_PROVIDER}/<version>/${PLATFORM}/)`,
   );
 };
 
+/** Where a provider mirror is usually put: searched first, in well under a second. */
+const likelyMirrorParents = (): string[] => ["/opt", "/usr/local", "/usr/share", "/srv", "/var/lib", homedir()].filter((dir) => existsSync(dir));
+
 /**
- * Provider mirrors anywhere on the machine (a second or so): the directory above each
+ * Provider mirrors under `roots`: the directory above each
  * `registry.terraform.io/hashicorp/aws/<version>/<platform>/terraform-provider-aws_*` found,
- * leaving out working directories' own `.terraform/` copies.
+ * leaving out working directories' own `.terraform/` copies and dependency trees.
  */
-const mirrorsOnThisMachine = (): string[] => {
+const mirrorsUnder = (roots: ReadonlyArray<string>, timeoutMs: number): { dirs: string[]; timedOut: boolean } => {
   const found = spawnSync(
     "find",
-    ["/", "(", "-path", "/proc", "-o", "-path", "/sys", "-o", "-path", "/dev", "-o", "-name", ".terraform", ")", "-prune", "-o",
+    [...roots, "(", "-path", "/proc", "-o", "-path", "/sys", "-o", "-path", "/dev", "-o", "-name", ".terraform", "-o", "-name", "node_modules", "-o", "-name", ".git", ")", "-prune", "-o",
       "-path", `*/${AWS_PROVIDER}/*`, "-name", "terraform-provider-aws_*", "-type", "f", "-print"],
-    { encoding: "utf8", timeout: 60_000, maxBuffer: 4 * 1024 * 1024 },
+    { encoding: "utf8", timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 },
   );
-  const roots = (found.stdout ?? "")
+  const dirs = (found.stdout ?? "")
     .split("\n")
     .filter((file) => file !== "")
     .map((file) => path.resolve(file, "..", "..", "..", "..", "..", ".."));
-  return [...new Set(roots)];
+  return { dirs: [...new Set(dirs)], timedOut: found.error !== undefined && (found.error as NodeJS.ErrnoException).code === "ETIMEDOUT" };
+};
+
+/**
+ * Provider mirrors anywhere on the machine: the usual places first, then the whole disk
+ * (seconds on an idle machine, much longer while a test run fills the page cache).
+ */
+let wholeDiskTimedOut = false;
+const mirrorsOnThisMachine = function* (): Generator<string> {
+  yield* mirrorsUnder(likelyMirrorParents(), 20_000).dirs;
+  const everywhere = mirrorsUnder(["/"], 90_000);
+  wholeDiskTimedOut = everywhere.timedOut;
+  yield* everywhere.dirs;
 };
 
 type Json = Record<string, unknown>;
