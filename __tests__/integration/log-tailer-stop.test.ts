@@ -5,9 +5,10 @@ import { startLogTailer, type LogTailer } from "../../local/log-tailer";
 import { migratedDatabase, type TestDatabase } from "../support/database";
 
 /**
- * A stop while the tailer holds back (downstream saturated, the replication stream paused)
- * must still close the replication connection: a paused socket reads nothing, so it never
- * sees the server's end unless the stop lets it read again.
+ * A stop while the tailer holds back (downstream saturated, the replication stream paused,
+ * transactions left unread in the socket and the server) must still end the replication
+ * connection, and not leave it to the stop's 3 s fallback: the slot is free for the next
+ * runtime at once.
  */
 let database: TestDatabase;
 const slotName = `t_stop_${randomBytes(4).toString("hex")}`;

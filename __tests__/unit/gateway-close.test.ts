@@ -7,7 +7,7 @@ const allow: APIGatewayAuthorizerResult = {
   policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: "*" }] },
 };
 
-/** One GET on a kept-alive connection: its status, its Connection header, and its socket. */
+/** One GET on a kept-alive connection: its status and its Connection header. */
 const get = (agent: Agent, url: string): Promise<{ status: number; connection: string | undefined }> =>
   new Promise((resolve, reject) => {
     const req = request(url, { agent, headers: { authorization: "any" } }, (res) => {

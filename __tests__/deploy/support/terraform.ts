@@ -64,28 +64,45 @@ export const requireTools = (): Tools => {
   if (!onPath("terraform")) throw new Error("terraform is not on PATH: install Terraform >= 1.10 (https://developer.hashicorp.com/terraform/install)");
   if (!onPath("moto_server")) throw new Error("moto_server is not on PATH: pip install 'moto[server]>=5.2'");
   const given = process.env.TF_PLUGIN_DIR;
-  // Lazily: the whole disk is searched only when nothing nearer holds a mirror.
-  const candidates = function* (): Generator<string> {
-    if (given) return yield given;
-    yield* implicitPluginDirs();
-    yield* mirrorsOnThisMachine();
-  };
-  for (const dir of candidates()) {
-    const versions = mirroredVersions(dir);
-    if (versions.length > 0) return { pluginDir: dir, providerVersion: versions[versions.length - 1]! };
+  const hint = `set TF_PLUGIN_DIR to a directory made by \`terraform providers mirror\` (it holds ${AWS_PROVIDER}/<version>/${PLATFORM}/)`;
+  if (given) return firstMirror([given]) ?? fail(`no hashicorp/aws provider for ${PLATFORM} under TF_PLUGIN_DIR=${given}: ${hint}`);
+  // Nearest first: the whole disk is searched only when nothing nearer holds a mirror.
+  const implicit = firstMirror(implicitPluginDirs());
+  if (implicit) return implicit;
+  for (const parent of likelyMirrorParents()) {
+    const nearby = firstMirror(mirrorsUnder([parent], 20_000).dirs);
+    if (nearby) return nearby;
   }
-  throw new Error(
-    `no hashicorp/aws provider for ${PLATFORM} ${given ? `under TF_PLUGIN_DIR=${given}` : `in Terraform's mirror directories or anywhere on this machine${wholeDiskTimedOut ? " (the search of / ran out of time)" : ""}`}: set TF_PLUGIN_DIR to a directory made by \`terraform providers mirror\` (it holds ${AWS_PROVIDER}/<version>/${PLATFORM}/)`,
+  const everywhere = mirrorsUnder(["/"], 90_000);
+  return (
+    firstMirror(everywhere.dirs) ??
+    fail(
+      `no hashicorp/aws provider for ${PLATFORM} in Terraform's mirror directories or anywhere on this machine${everywhere.timedOut ? " (the search of / ran out of time)" : ""}: ${hint}`,
+    )
   );
 };
 
-/** Where a provider mirror is usually put: searched first, in well under a second. */
+const fail = (message: string): never => {
+  throw new Error(message);
+};
+
+/** The first directory holding a mirror of hashicorp/aws, with its newest version. */
+const firstMirror = (dirs: ReadonlyArray<string>): Tools | undefined => {
+  for (const dir of dirs) {
+    const versions = mirroredVersions(dir);
+    if (versions.length > 0) return { pluginDir: dir, providerVersion: versions[versions.length - 1]! };
+  }
+  return undefined;
+};
+
+/** Where a provider mirror is usually put: searched first, one by one, the home directory (the largest) last. */
 const likelyMirrorParents = (): string[] => ["/opt", "/usr/local", "/usr/share", "/srv", "/var/lib", homedir()].filter((dir) => existsSync(dir));
 
 /**
  * Provider mirrors under `roots`: the directory above each
  * `registry.terraform.io/hashicorp/aws/<version>/<platform>/terraform-provider-aws_*` found,
- * leaving out working directories' own `.terraform/` copies and dependency trees.
+ * leaving out working directories' own `.terraform/` copies and dependency trees. The whole
+ * disk takes seconds on an idle machine, much longer while a test run keeps it busy.
  */
 const mirrorsUnder = (roots: ReadonlyArray<string>, timeoutMs: number): { dirs: string[]; timedOut: boolean } => {
   const found = spawnSync(
@@ -98,19 +115,7 @@ const mirrorsUnder = (roots: ReadonlyArray<string>, timeoutMs: number): { dirs: 
     .split("\n")
     .filter((file) => file !== "")
     .map((file) => path.resolve(file, "..", "..", "..", "..", "..", ".."));
-  return { dirs: [...new Set(dirs)], timedOut: found.error !== undefined && (found.error as NodeJS.ErrnoException).code === "ETIMEDOUT" };
-};
-
-/**
- * Provider mirrors anywhere on the machine: the usual places first, then the whole disk
- * (seconds on an idle machine, much longer while a test run fills the page cache).
- */
-let wholeDiskTimedOut = false;
-const mirrorsOnThisMachine = function* (): Generator<string> {
-  yield* mirrorsUnder(likelyMirrorParents(), 20_000).dirs;
-  const everywhere = mirrorsUnder(["/"], 90_000);
-  wholeDiskTimedOut = everywhere.timedOut;
-  yield* everywhere.dirs;
+  return { dirs: [...new Set(dirs)], timedOut: (found.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT" };
 };
 
 type Json = Record<string, unknown>;
