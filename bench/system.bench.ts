@@ -34,6 +34,8 @@ interface Plan {
   readonly httpSeconds: number;
   readonly lagLoads: ReadonlyArray<number>;
   readonly lagSeconds: number;
+  /** Orders/s of the trickle point, measured first: this machine's lag with almost no load. */
+  readonly floorRate: number;
   readonly cdcWriters: number;
   readonly cdcLiveMs: number;
   readonly burstRows: number;
@@ -47,6 +49,7 @@ const FULL: Plan = {
   httpSeconds: 5,
   lagLoads: [25, 50, 75, 100],
   lagSeconds: 8,
+  floorRate: 50,
   cdcWriters: 8,
   cdcLiveMs: 8_000,
   burstRows: 20_000,
@@ -60,6 +63,7 @@ const QUICK: Plan = {
   httpSeconds: 2,
   lagLoads: [25, 50, 75, 100],
   lagSeconds: 2,
+  floorRate: 50,
   cdcWriters: 8,
   cdcLiveMs: 2_000,
   burstRows: 2_000,
@@ -178,18 +182,25 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     // ---- 3. commit-to-view lag under paced, open-loop load ----
     const lagPoints: LagPoint[] = [];
     const lagTarget = { url: url(), auth: runtime.auth, runtimePid: pidNow(), db, watch, convergeMs: plan.convergeMs };
-    for (const loadPct of plan.lagLoads) {
-      const rate = Math.max(1, (e2eMax * loadPct) / 100);
+    const lagPointAt = async (loadPct: number, rate: number, label: string, phase: string): Promise<LagPoint> => {
       const point = await runLagPoint(lagTarget, loadPct, rate, plan.lagSeconds);
-      lagPoints.push(point);
       const { lag, paced } = point;
       progress(
-        `lag at ${String(loadPct).padStart(3)}% (${Math.round(rate)} orders/s offered, ${Math.round(paced.achievedPerSecond)} answered/s): ` +
+        `${label} (${Math.round(rate)} orders/s offered, ${Math.round(paced.achievedPerSecond)} answered/s): ` +
           `p50 ${round(lag.p50)} p95 ${round(lag.p95)} p99 ${round(lag.p99)} max ${round(lag.max)} ms over ${lag.count} events; ` +
           `${coresText(point.cores, availableParallelism())}, runtime ${point.cpuMsPerOrder === null ? "?" : point.cpuMsPerOrder.toFixed(2)} ms CPU per order` +
           (paced.skipped + paced.failed > 0 ? `, ${paced.skipped} skipped, ${paced.failed} failed` : ""),
       );
-      checked(`lag-${loadPct}`, await viewDifferences(db, redis, plan.convergeMs));
+      checked(phase, await viewDifferences(db, redis, plan.convergeMs));
+      return point;
+    };
+    // First a trickle: what every hop costs on this machine when it is nearly idle. The
+    // points of the curve cannot lag less than this.
+    const floorPct = round((100 * plan.floorRate) / e2eMax, 1) ?? 0;
+    const lagFloor = await lagPointAt(floorPct, plan.floorRate, `lag at a trickle, ${floorPct}%`, "lag-floor");
+    for (const loadPct of plan.lagLoads) {
+      const rate = Math.max(1, (e2eMax * loadPct) / 100);
+      lagPoints.push(await lagPointAt(loadPct, rate, `lag at ${String(loadPct).padStart(3)}%`, `lag-${loadPct}`));
     }
 
     // ---- 4a. the CDC stage alone, live: outbox rows written by N writers ----
@@ -249,6 +260,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
       e2eCores,
       cpuSecondsPer1000: cpuBefore !== null && cpuAfter !== null && e2eOrders > 0 ? ((cpuAfter - cpuBefore) * 1000) / e2eOrders : null,
       lag: lagPoints,
+      lagFloor,
       cdcWriters: plan.cdcWriters,
       cdcLive,
       burst,

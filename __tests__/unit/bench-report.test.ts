@@ -24,6 +24,7 @@ const figures = (overrides: Partial<SystemFigures> = {}): SystemFigures => ({
   e2eCores: { busy: 1.7, steal: 0.01 },
   cpuSecondsPer1000: 0.75,
   lag: [lagPoint(25, [2, 4, 6, 8], { busy: 1.5, steal: 0.1 }), lagPoint(50, [], null)],
+  lagFloor: lagPoint(2.5, [1, 3], { busy: 0.5, steal: 0 }),
   cdcWriters: 8,
   cdcLive: { rows: 4000, writtenMs: 2000, deliveredPerSecond: 1900.4, lag: percentiles([100, 200]), missing: 0 },
   burst: { rows: 2000, applied: 2000, eventsPerSecond: 4899.6, firstAppliedS: 2.01, allAppliedS: 2.4 },
@@ -44,6 +45,9 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
     expect(report.lag).toMatchObject({ p50_ms_at_25pct: 4, p99_ms_at_25pct: 8, p99_ms_at_50pct: null });
     expect(report.lag.points[0]).toMatchObject({ load_pct: 25, events: 4, machine_busy_cores: 1.5, machine_steal_cores: 0.1, runtime_cpu_ms_per_order: 1.5 });
     expect(report.lag.points[1]).toMatchObject({ load_pct: 50, events: 0, machine_busy_cores: null, runtime_cpu_ms_per_order: null });
+    expect(report.lag.points).toHaveLength(2);
+    expect(report.lag).toMatchObject({ floor_per_s: 25, p50_ms_at_floor: 1, p99_ms_at_floor: 3, max_ms_at_floor: 3 });
+    expect(report.lag.floor).toMatchObject({ load_pct: 2.5, offered_per_s: 25, events: 2, machine_busy_cores: 0.5 });
     expect(report.cdc).toMatchObject({ live_rows_per_s: 1900, live_written_per_s: 2000, burst_events_per_s: 4900, burst_all_applied_s: 2.4, burst_machine_busy_cores: 1.57 });
     expect(report.exact).toEqual({ view_differences: 0, per_phase: { sql: 0, e2e: 0 }, details: [] });
     expect(report.resources).toEqual({ cpu_s_per_1000_orders: 0.75, peak_rss_mb: 350, e2e_orders_measured: 17_500 });
@@ -60,7 +64,9 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
   it("writes one table row per figure, with a dash where nothing was measured", () => {
     const table = tableOf(figures()).split("\n");
     expect(table.slice(0, 2)).toEqual(["| measure | result |", "| --- | --- |"]);
-    expect(table).toHaveLength(2 + 11);
+    expect(table).toHaveLength(2 + 12);
+    expect(table.find((row) => row.includes("lag at a trickle"))).toMatch(/lag at a trickle, 2\.5% \(25\/s\) p50 \/ p95 \/ p99 \/ max\s*\| 1\.0 \/ 3\.0 \/ 3\.0 \/ 3\.0 ms; 0\.50 busy/);
+    expect(tableOf(figures({ lagFloor: null })).split("\n")).toHaveLength(2 + 11);
     expect(table.find((row) => row.includes("lag at 25%"))).toMatch(/\| 4\.0 \/ 8\.0 \/ 8\.0 \/ 8\.0 ms; 1\.50 busy \+ 0\.10 stolen of 2 cores, runtime 1\.50 ms CPU\/order/);
     expect(table.find((row) => row.includes("lag at 50%"))).toMatch(/- \/ - \/ - \/ - ms; machine load unknown/);
     expect(table.find((row) => row.includes("e2e ratio"))).toMatch(/2\.000 \/ 0\.500/);
@@ -71,11 +77,16 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
     expect(stealNote(figures({ burstCores: { busy: 1, steal: 0.2 } }))).toBeUndefined();
     expect(stealNote(figures({ burstCores: { busy: 1, steal: 0.75 } }))).toMatch(/up to 0\.75 of 2 cores/);
     expect(stealNote(figures({ e2eCores: { busy: 1, steal: 0.5 } }))).toMatch(/up to 0\.50 of 2 cores/);
+    expect(stealNote(figures({ lagFloor: lagPoint(2.5, [1], { busy: 0.4, steal: 0.3 }) }))).toMatch(/up to 0\.30 of 2 cores/);
   });
 
   it("charts each measured percentile against load, and each sweep point against connections", () => {
     const rows = chartRowsOf(figures());
     expect(rows.lag).toEqual([
+      { load_pct: 2.5, percentile: "p50", ms: 1 },
+      { load_pct: 2.5, percentile: "p95", ms: 3 },
+      { load_pct: 2.5, percentile: "p99", ms: 3 },
+      { load_pct: 2.5, percentile: "max", ms: 3 },
       { load_pct: 25, percentile: "p50", ms: 4 },
       { load_pct: 25, percentile: "p95", ms: 8 },
       { load_pct: 25, percentile: "p99", ms: 8 },

@@ -28,7 +28,10 @@ export interface SystemFigures {
   readonly e2eCores: Cores | null;
   /** Runtime CPU seconds per 1000 orders over the closed-loop sweep and its catching up. */
   readonly cpuSecondsPer1000: number | null;
+  /** The lag curve, at the shares of the end-to-end maximum. */
   readonly lag: ReadonlyArray<LagPoint>;
+  /** The lag at a trickle of orders: the machine's floor for every point of the curve. */
+  readonly lagFloor: LagPoint | null;
   readonly cdcWriters: number;
   readonly cdcLive: CdcLive;
   readonly burst: BurstDrain;
@@ -64,7 +67,7 @@ export const coresText = (cores: Cores | null, cpus: number): string =>
 
 /** A note when a neighbour took enough of the machine to lower this run's speed figures. */
 export const stealNote = (figures: SystemFigures): string | undefined => {
-  const steals = [figures.e2eCores, ...figures.lag.map((p) => p.cores), figures.burstCores].flatMap((c) => (c === null ? [] : [c.steal]));
+  const steals = [figures.e2eCores, figures.lagFloor?.cores ?? null, ...figures.lag.map((p) => p.cores), figures.burstCores].flatMap((c) => (c === null ? [] : [c.steal]));
   const worst = Math.max(0, ...steals);
   if (worst <= NOISY_STEAL_SHARE * figures.machine.cpus) return undefined;
   return (
@@ -73,10 +76,25 @@ export const stealNote = (figures: SystemFigures): string | undefined => {
   );
 };
 
+const lagPointReport = (p: LagPoint) => ({
+  load_pct: p.loadPct,
+  offered_per_s: round(p.paced.targetPerSecond, 0),
+  answered_per_s: round(p.paced.achievedPerSecond, 0),
+  events: p.lag.count,
+  never_applied: p.missing,
+  skipped: p.paced.skipped,
+  failed: p.paced.failed,
+  ...ms(p.lag),
+  http: ms(p.paced.latencyMs),
+  machine_busy_cores: round(p.cores?.busy ?? null),
+  machine_steal_cores: round(p.cores?.steal ?? null),
+  runtime_cpu_ms_per_order: round(p.cpuMsPerOrder),
+});
+
 /** bench/results/latest.json. Its keys are stable: other runs and tools compare them. */
 export const reportOf = (figures: SystemFigures) => {
   const { baseline, limit, e2e } = bestPoints(figures);
-  const { cdcLive, burst } = figures;
+  const { cdcLive, burst, lagFloor: floor } = figures;
   return {
     mode: figures.mode,
     at: figures.at,
@@ -104,20 +122,17 @@ export const reportOf = (figures: SystemFigures) => {
           [`max_ms_at_${p.loadPct}pct`, round(p.lag.max)],
         ]),
       ),
-      points: figures.lag.map((p) => ({
-        load_pct: p.loadPct,
-        offered_per_s: round(p.paced.targetPerSecond, 0),
-        answered_per_s: round(p.paced.achievedPerSecond, 0),
-        events: p.lag.count,
-        never_applied: p.missing,
-        skipped: p.paced.skipped,
-        failed: p.paced.failed,
-        ...ms(p.lag),
-        http: ms(p.paced.latencyMs),
-        machine_busy_cores: round(p.cores?.busy ?? null),
-        machine_steal_cores: round(p.cores?.steal ?? null),
-        runtime_cpu_ms_per_order: round(p.cpuMsPerOrder),
-      })),
+      ...(floor === null
+        ? {}
+        : {
+            floor_per_s: round(floor.paced.targetPerSecond, 0),
+            p50_ms_at_floor: round(floor.lag.p50),
+            p95_ms_at_floor: round(floor.lag.p95),
+            p99_ms_at_floor: round(floor.lag.p99),
+            max_ms_at_floor: round(floor.lag.max),
+          }),
+      points: figures.lag.map(lagPointReport),
+      floor: floor === null ? null : lagPointReport(floor),
     },
     cdc: {
       live_rows_per_s: round(cdcLive.deliveredPerSecond, 0),
@@ -152,16 +167,18 @@ export const tableOf = (figures: SystemFigures): string => {
   const { baseline, limit, e2e } = bestPoints(figures);
   const cpus = figures.machine.cpus;
   const { cdcLive, burst } = figures;
+  const lagRow = (label: string, p: LagPoint): [string, string] => [
+    `${label} (${fmt(p.paced.targetPerSecond, 0)}/s) p50 / p95 / p99 / max`,
+    `${fmt(p.lag.p50)} / ${fmt(p.lag.p95)} / ${fmt(p.lag.p99)} / ${fmt(p.lag.max)} ms; ${coresText(p.cores, cpus)}, runtime ${fmt(p.cpuMsPerOrder, 2)} ms CPU/order`,
+  ];
   const rows: Array<[string, string]> = [
     ["baseline: order-store statements, raw pg (best of sweep)", `${fmt(baseline.ordersPerSecond, 0)} orders/s at ${baseline.connections} conn, p99 ${fmt(baseline.latencyMs.p99)} ms`],
     ["limit: one prepared statement (best of sweep)", `${fmt(limit.ordersPerSecond, 0)} orders/s at ${limit.connections} conn, p99 ${fmt(limit.latencyMs.p99)} ms`],
     ["e2e: POST /orders through the runtime (best of sweep)", `${fmt(e2e.ordersPerSecond, 0)} orders/s at ${e2e.connections} conn`],
     ["e2e latency p50 / p95 / p99", `${fmt(e2e.latencyMs.p50)} / ${fmt(e2e.latencyMs.p95)} / ${fmt(e2e.latencyMs.p99)} ms; ${coresText(figures.e2eCores, cpus)}`],
     ["e2e ratio to baseline / to limit", `${fmt(e2e.ordersPerSecond / baseline.ordersPerSecond, 3)} / ${fmt(e2e.ordersPerSecond / limit.ordersPerSecond, 3)}`],
-    ...figures.lag.map((p): [string, string] => [
-      `lag at ${p.loadPct}% (${fmt(p.paced.targetPerSecond, 0)}/s) p50 / p95 / p99 / max`,
-      `${fmt(p.lag.p50)} / ${fmt(p.lag.p95)} / ${fmt(p.lag.p99)} / ${fmt(p.lag.max)} ms; ${coresText(p.cores, cpus)}, runtime ${fmt(p.cpuMsPerOrder, 2)} ms CPU/order`,
-    ]),
+    ...(figures.lagFloor === null ? [] : [lagRow(`lag at a trickle, ${figures.lagFloor.loadPct}%`, figures.lagFloor)]),
+    ...figures.lag.map((p) => lagRow(`lag at ${p.loadPct}%`, p)),
     [`cdc live: rows/s delivered (${figures.cdcWriters} writers), lag p50 / p99`, `${fmt(cdcLive.deliveredPerSecond, 0)} rows/s, ${fmt(cdcLive.lag.p50)} / ${fmt(cdcLive.lag.p99)} ms`],
     [`cdc burst: ${burst.rows} rows drained after a start`, `${fmt(burst.eventsPerSecond, 0)} events/s, all in ${fmt(burst.allAppliedS, 2)} s`],
     ["runtime CPU per 1000 orders / peak RSS", `${fmt(figures.cpuSecondsPer1000, 2)} s / ${fmt(figures.peakRssMb, 0)} MiB`],
@@ -173,7 +190,7 @@ export const tableOf = (figures: SystemFigures): string => {
 
 /** The chart's rows: lag percentiles against load, and orders/s against connections. */
 export const chartRowsOf = (figures: SystemFigures): { lag: LagRow[]; throughput: ThroughputRow[] } => ({
-  lag: figures.lag.flatMap((p) =>
+  lag: [...(figures.lagFloor === null ? [] : [figures.lagFloor]), ...figures.lag].flatMap((p) =>
     (["p50", "p95", "p99", "max"] as const).flatMap((key) => {
       const value = p.lag[key];
       return value === null ? [] : [{ load_pct: p.loadPct, percentile: key, ms: value }];
