@@ -34,7 +34,7 @@ interface Plan {
   readonly httpSeconds: number;
   readonly lagLoads: ReadonlyArray<number>;
   readonly lagSeconds: number;
-  /** Orders/s of the trickle point, measured first: this machine's lag with almost no load. */
+  /** Orders/s of the trickle point, measured first: this machine's lag with almost no load (at most 5% of the maximum). */
   readonly floorRate: number;
   readonly cdcWriters: number;
   readonly cdcLiveMs: number;
@@ -194,10 +194,11 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
       checked(phase, await viewDifferences(db, redis, plan.convergeMs));
       return point;
     };
-    // First a trickle: what every hop costs on this machine when it is nearly idle. The
-    // points of the curve cannot lag less than this.
-    const floorPct = round((100 * plan.floorRate) / e2eMax, 1) ?? 0;
-    const lagFloor = await lagPointAt(floorPct, plan.floorRate, `lag at a trickle, ${floorPct}%`, "lag-floor");
+    // First a trickle: what the hops cost on this machine when it is nearly idle, for the
+    // curve's points to be read against. At most 5% of the maximum on a slow machine.
+    const floorRate = Math.max(1, Math.min(plan.floorRate, e2eMax / 20));
+    const floorPct = round((100 * floorRate) / e2eMax, 1) ?? 0;
+    const lagFloor = await lagPointAt(floorPct, floorRate, `lag at a trickle, ${floorPct}%`, "lag-floor");
     for (const loadPct of plan.lagLoads) {
       const rate = Math.max(1, (e2eMax * loadPct) / 100);
       lagPoints.push(await lagPointAt(loadPct, rate, `lag at ${String(loadPct).padStart(3)}%`, `lag-${loadPct}`));
