@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Pool } from "pg";
-import { createDb, createPool } from "../adapters/postgres/pool";
+import { createDb, createPool, endPool } from "../adapters/postgres/pool";
 import { migrateAndSeed } from "../handlers/migrate";
 import { makePlaceOrderHandler, placeOrderDeps } from "../handlers/place-order";
 import { startEmbeddedPostgres } from "../local/embedded-postgres";
@@ -63,7 +63,8 @@ export const placeOrderBench = async (): Promise<ReadonlyArray<string>> => {
     const subject = await measure(`place-order handler x${CONCURRENCY}`, wave(placeViaHandler), 2_000);
     return [ratio(subject, baseline)];
   } finally {
-    await db.destroy();
+    // The pool's connections closed before the server stops (Kysely's destroy does not wait).
+    await endPool(pool);
     await postgres.stop();
   }
 };

@@ -126,5 +126,25 @@ export const createPool = ({ onIdleError, applicationName, ...options }: PoolOpt
   return pool;
 };
 
+/**
+ * Ends the pool and resolves once each of its connections is closed. `pool.end()` (and so
+ * Kysely's `destroy()`) resolves as soon as it has asked its clients to end, before their
+ * sockets close: a server stopped right after, as a bench or a test stops its private one,
+ * ends those connections itself, and each is then reported as lost.
+ */
+export const endPool = async (pool: Pool): Promise<void> => {
+  const open = pool.totalCount;
+  let closed = 0;
+  const allClosed = new Promise<void>((resolve) => {
+    if (open === 0) return resolve();
+    pool.on("remove", () => {
+      closed += 1;
+      if (closed >= open) resolve();
+    });
+  });
+  await pool.end();
+  await allClosed;
+};
+
 export const createDb = (pool: Pool): Kysely<Database> =>
   new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
