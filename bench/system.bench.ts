@@ -96,7 +96,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     const [postgres, redisServer] = await Promise.all([startEmbeddedPostgres(), startRedisServer()]);
     cleanups.push(() => postgres.stop(), () => redisServer.stop());
     const admin = new Pool({ connectionString: postgres.url, max: 1 });
-    cleanups.push(() => admin.end());
+    cleanups.push(() => endPool(admin));
     const databaseUrl = (name: string) => {
       const url = new URL(postgres.url);
       url.pathname = `/${name}`;
@@ -208,7 +208,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     // ---- 4a. the CDC stage alone, live: outbox rows written by N writers ----
     const writers = new Pool({ connectionString: e2eUrl, max: plan.cdcWriters });
     writers.on("error", () => undefined);
-    cleanups.push(() => writers.end());
+    cleanups.push(() => endPool(writers));
     const cdcLive = await runCdcLive(writers, plan.cdcWriters, plan.cdcLiveMs, watch, plan.convergeMs);
     progress(
       `cdc live: ${cdcLive.rows} rows by ${plan.cdcWriters} writers in ${(cdcLive.writtenMs / 1000).toFixed(1)} s ` +
