@@ -7,7 +7,7 @@ import { availableParallelism, cpus, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import { Pool } from "pg";
-import { createDb, createPool, endPool } from "../adapters/postgres/pool";
+import { createDb, createPool, endPool, trackConnections } from "../adapters/postgres/pool";
 import { migrateAndSeed } from "../handlers/migrate";
 import { startEmbeddedPostgres } from "../local/embedded-postgres";
 import { startRedisServer } from "../local/redis-server";
@@ -95,7 +95,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     progress(`${options.quick ? "quick" : "full"} run: starting a private PostgreSQL 16 and redis-server ...`);
     const [postgres, redisServer] = await Promise.all([startEmbeddedPostgres(), startRedisServer()]);
     cleanups.push(() => postgres.stop(), () => redisServer.stop());
-    const admin = new Pool({ connectionString: postgres.url, max: 1 });
+    const admin = trackConnections(new Pool({ connectionString: postgres.url, max: 1 }));
     cleanups.push(() => endPool(admin));
     const databaseUrl = (name: string) => {
       const url = new URL(postgres.url);
@@ -196,7 +196,8 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
       return point;
     };
     // First a trickle: what the hops cost on this machine when it is nearly idle, for the
-    // curve's points to be read against. At most 5% of the maximum on a slow machine.
+    // curve's points to be read against. At most 5% of the maximum on a slow machine (and
+    // at least 1 order/s, as every point).
     const floorRate = Math.max(1, Math.min(plan.floorRate, e2eMax / 20));
     const floorPct = round((100 * floorRate) / e2eMax, 1) ?? 0;
     const lagFloor = await lagPointAt(floorPct, floorRate, `lag at a trickle, ${floorPct}%`, "lag-floor");
@@ -206,7 +207,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     }
 
     // ---- 4a. the CDC stage alone, live: outbox rows written by N writers ----
-    const writers = new Pool({ connectionString: e2eUrl, max: plan.cdcWriters });
+    const writers = trackConnections(new Pool({ connectionString: e2eUrl, max: plan.cdcWriters }));
     writers.on("error", () => undefined);
     cleanups.push(() => endPool(writers));
     const cdcLive = await runCdcLive(writers, plan.cdcWriters, plan.cdcLiveMs, watch, plan.convergeMs);

@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
-import type { PoolClient } from "pg";
-import { createPool, endPool } from "../../adapters/postgres/pool";
+import { Pool, type PoolClient } from "pg";
+import { createPool, endPool, trackConnections } from "../../adapters/postgres/pool";
+import { freePort } from "../../local/free-port";
 import { freshDatabase, type TestDatabase } from "../support/database";
 
 /**
@@ -54,6 +55,33 @@ describe("endPool", () => {
     busy.release();
     await ending;
     expect(openSockets(sockets)).toBe(0);
+  });
+
+  it("is not held up by a connection that was still connecting when called, and then failed", async () => {
+    // Nothing listens there: the attempt fails, and pg-pool drops it without a 'remove'.
+    const pool = createPool({ connectionString: `postgres://nobody:none@127.0.0.1:${await freePort()}/none`, max: 1, onIdleError: () => undefined });
+    const attempt = pool.connect().then(
+      () => "connected",
+      () => "refused",
+    );
+    expect(pool.totalCount).toBe(1);
+    const started = Date.now();
+    await endPool(pool);
+    expect(await attempt).toBe("refused");
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("tracks a plain pg pool passed to trackConnections, and refuses one that is not tracked", async () => {
+    const plain = trackConnections(new Pool({ connectionString: database.url, max: 2 }));
+    const sockets: Socket[] = [];
+    plain.on("connect", (client) => sockets.push((client as unknown as { connection: { stream: Socket } }).connection.stream));
+    await plain.query("SELECT 1");
+    await endPool(plain);
+    expect(sockets).toHaveLength(1);
+    expect(openSockets(sockets)).toBe(0);
+    const untracked = new Pool({ connectionString: database.url, max: 1 });
+    await expect(endPool(untracked)).rejects.toThrow(/not tracked/);
+    await untracked.end();
   });
 
   it("resolves at once for a pool that never connected", async () => {

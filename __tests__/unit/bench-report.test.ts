@@ -48,6 +48,9 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
     expect(report.lag.points).toHaveLength(2);
     expect(report.lag).toMatchObject({ floor_per_s: 25, p50_ms_at_floor: 1, p99_ms_at_floor: 3, max_ms_at_floor: 3 });
     expect(report.lag.floor).toMatchObject({ load_pct: 2.5, offered_per_s: 25, events: 2, machine_busy_cores: 0.5 });
+    const withoutFloor = reportOf(figures({ lagFloor: null })).lag;
+    expect(Object.keys(withoutFloor)).toEqual(Object.keys(report.lag));
+    expect(withoutFloor).toMatchObject({ floor_per_s: null, p50_ms_at_floor: null, p99_ms_at_floor: null, floor: null });
     expect(report.cdc).toMatchObject({ live_rows_per_s: 1900, live_written_per_s: 2000, burst_events_per_s: 4900, burst_all_applied_s: 2.4, burst_machine_busy_cores: 1.57 });
     expect(report.exact).toEqual({ view_differences: 0, per_phase: { sql: 0, e2e: 0 }, details: [] });
     expect(report.resources).toEqual({ cpu_s_per_1000_orders: 0.75, peak_rss_mb: 350, e2e_orders_measured: 17_500 });
@@ -75,9 +78,10 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
   it("notes a run whose phases a neighbour stole more than a tenth of the CPUs from", () => {
     expect(stealNote(figures())).toBeUndefined();
     expect(stealNote(figures({ burstCores: { busy: 1, steal: 0.2 } }))).toBeUndefined();
-    expect(stealNote(figures({ burstCores: { busy: 1, steal: 0.75 } }))).toMatch(/up to 0\.75 of 2 cores/);
-    expect(stealNote(figures({ e2eCores: { busy: 1, steal: 0.5 } }))).toMatch(/up to 0\.50 of 2 cores/);
-    expect(stealNote(figures({ lagFloor: lagPoint(2.5, [1], { busy: 0.4, steal: 0.3 }) }))).toMatch(/up to 0\.30 of 2 cores/);
+    expect(stealNote(figures({ burstCores: { busy: 1, steal: 0.75 } }))).toMatch(/up to 0\.75 of 2 cores \(steal\) during the burst:/);
+    expect(stealNote(figures({ e2eCores: { busy: 1, steal: 0.5 } }))).toMatch(/up to 0\.50 of 2 cores \(steal\) during the e2e sweep:/);
+    expect(stealNote(figures({ lagFloor: lagPoint(2.5, [1], { busy: 0.4, steal: 0.3 }) }))).toMatch(/up to 0\.30 of 2 cores \(steal\) during the lag at a trickle:/);
+    expect(stealNote(figures({ e2eCores: { busy: 1, steal: 0.3 }, burstCores: { busy: 1, steal: 0.5 } }))).toMatch(/up to 0\.50 of 2 cores \(steal\) during the e2e sweep, the burst:/);
   });
 
   it("charts each measured percentile against load, and each sweep point against connections", () => {

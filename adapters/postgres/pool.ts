@@ -123,27 +123,54 @@ export const createPool = ({ onIdleError, applicationName, ...options }: PoolOpt
   };
   pool.on("connect", (client) => client.on("error", (error) => reportOnce(client, error)));
   pool.on("error", (error, client) => reportOnce(client, error));
+  return trackConnections(pool);
+};
+
+/** The connections of each tracked pool that are open: connected, and not yet closed again. */
+const openConnections = new WeakMap<Pool, Set<unknown>>();
+
+/**
+ * Keeps count of the pool's open connections by identity, for `endPool`: pg-pool announces a
+ * connection once it connected ('connect') and once its socket closed after it was ended
+ * ('remove'). A connection that never connected is never announced at all. Every pool from
+ * `createPool` is tracked; a plain `pg` pool is once passed here.
+ */
+export const trackConnections = <P extends Pool>(pool: P): P => {
+  if (openConnections.has(pool)) return pool;
+  const open = new Set<unknown>();
+  pool.on("connect", (client) => open.add(client));
+  pool.on("remove", (client) => open.delete(client));
+  openConnections.set(pool, open);
   return pool;
 };
 
+/** How long `endPool` waits for the sockets after the pool ended, should one never report. */
+const CLOSE_WAIT_MS = 5_000;
+
 /**
- * Ends the pool and resolves once each of its connections is closed. `pool.end()` (and so
- * Kysely's `destroy()`) resolves as soon as it has asked its clients to end, before their
+ * Ends a tracked pool and resolves once each of its connections is closed. `pool.end()` (and
+ * so Kysely's `destroy()`) resolves as soon as it has asked its clients to end, before their
  * sockets close: a server stopped right after, as a bench or a test stops its private one,
  * ends those connections itself, and each is then reported as lost.
  */
 export const endPool = async (pool: Pool): Promise<void> => {
-  const open = pool.totalCount;
-  let closed = 0;
-  const allClosed = new Promise<void>((resolve) => {
-    if (open === 0) return resolve();
-    pool.on("remove", () => {
-      closed += 1;
-      if (closed >= open) resolve();
-    });
-  });
+  const open = openConnections.get(pool);
+  if (open === undefined) throw new Error("endPool: the pool is not tracked (make it with createPool, or pass it to trackConnections)");
   await pool.end();
-  await allClosed;
+  if (open.size === 0) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pool.off("remove", check);
+      resolve();
+    };
+    // Registered after the tracking listener, so `open` is up to date when this runs.
+    const check = () => {
+      if (open.size === 0) done();
+    };
+    const timer = setTimeout(done, CLOSE_WAIT_MS);
+    pool.on("remove", check);
+  });
 };
 
 export const createDb = (pool: Pool): Kysely<Database> =>

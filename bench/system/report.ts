@@ -67,12 +67,18 @@ export const coresText = (cores: Cores | null, cpus: number): string =>
 
 /** A note when a neighbour took enough of the machine to lower this run's speed figures. */
 export const stealNote = (figures: SystemFigures): string | undefined => {
-  const steals = [figures.e2eCores, figures.lagFloor?.cores ?? null, ...figures.lag.map((p) => p.cores), figures.burstCores].flatMap((c) => (c === null ? [] : [c.steal]));
-  const worst = Math.max(0, ...steals);
-  if (worst <= NOISY_STEAL_SHARE * figures.machine.cpus) return undefined;
+  const phases: Array<[string, Cores | null]> = [
+    ["the e2e sweep", figures.e2eCores],
+    ["the lag at a trickle", figures.lagFloor?.cores ?? null],
+    ...figures.lag.map((p): [string, Cores | null] => [`the lag at ${p.loadPct}%`, p.cores]),
+    ["the burst", figures.burstCores],
+  ];
+  const noisy = phases.filter(([, cores]) => cores !== null && cores.steal > NOISY_STEAL_SHARE * figures.machine.cpus);
+  if (noisy.length === 0) return undefined;
+  const worst = Math.max(...noisy.map(([, cores]) => cores?.steal ?? 0));
   return (
-    `note: the hypervisor gave up to ${worst.toFixed(2)} of ${figures.machine.cpus} cores to other guests during a measured phase (steal): ` +
-    "this run's speed and lag figures are lower than this machine's when it is quiet; its exact checks hold all the same"
+    `note: the hypervisor gave other guests up to ${worst.toFixed(2)} of ${figures.machine.cpus} cores (steal) during ${noisy.map(([name]) => name).join(", ")}: ` +
+    "those figures are lower than this machine's when it is quiet; the exact checks hold all the same"
   );
 };
 
@@ -122,15 +128,12 @@ export const reportOf = (figures: SystemFigures) => {
           [`max_ms_at_${p.loadPct}pct`, round(p.lag.max)],
         ]),
       ),
-      ...(floor === null
-        ? {}
-        : {
-            floor_per_s: round(floor.paced.targetPerSecond, 0),
-            p50_ms_at_floor: round(floor.lag.p50),
-            p95_ms_at_floor: round(floor.lag.p95),
-            p99_ms_at_floor: round(floor.lag.p99),
-            max_ms_at_floor: round(floor.lag.max),
-          }),
+      // Always present, null when the run measured no trickle: the keys are stable.
+      floor_per_s: floor === null ? null : round(floor.paced.targetPerSecond, 0),
+      p50_ms_at_floor: round(floor?.lag.p50 ?? null),
+      p95_ms_at_floor: round(floor?.lag.p95 ?? null),
+      p99_ms_at_floor: round(floor?.lag.p99 ?? null),
+      max_ms_at_floor: round(floor?.lag.max ?? null),
       points: figures.lag.map(lagPointReport),
       floor: floor === null ? null : lagPointReport(floor),
     },
