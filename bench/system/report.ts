@@ -78,7 +78,7 @@ export const stealNote = (figures: SystemFigures): string | undefined => {
   const worst = Math.max(...noisy.map(([, cores]) => cores?.steal ?? 0));
   return (
     `note: the hypervisor gave other guests up to ${worst.toFixed(2)} of ${figures.machine.cpus} cores (steal) during ${noisy.map(([name]) => name).join(", ")}: ` +
-    "those figures are lower than this machine's when it is quiet; the exact checks hold all the same"
+    "their figures are worse than this machine's when it is quiet; the exact checks hold all the same"
   );
 };
 
