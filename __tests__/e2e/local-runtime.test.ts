@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrateAndSeed } from "../../handlers/migrate";
@@ -35,8 +35,11 @@ const eventually = async <T>(probe: () => Promise<T>, check: (value: T) => boole
   }
 };
 
+let dataDir: string | undefined;
+
 beforeAll(async () => {
   database = await freshDatabase(2);
+  dataDir = await mkdtemp(join(tmpdir(), "cqrs-e2e-"));
   // A publication of every operation, as an older runtime made it: the start narrows it.
   await migrateAndSeed(database.db);
   await database.pool.query("CREATE PUBLICATION cqrs_outbox FOR TABLE public.outbox");
@@ -44,7 +47,7 @@ beforeAll(async () => {
     databaseUrl: database.url,
     redisUrl: process.env.REDIS_URL as string,
     redisKeyPrefix: `e2e${randomBytes(4).toString("hex")}:`,
-    dataDir: await mkdtemp(join(tmpdir(), "cqrs-e2e-")),
+    dataDir,
     port: 0,
     retryDelayMs: 100,
     credentials: { username: "admin", password: "s3cret" },
@@ -57,6 +60,7 @@ afterAll(async () => {
   // The tailer's replication slot lives on the server, not in the database.
   await database.pool.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()");
   await database.drop();
+  if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe("the local runtime, over HTTP", () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makePlaceOrderHandler, placeOrderDeps } from "../../handlers/place-order";
@@ -65,6 +65,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await database.pool.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()");
   await database.drop();
+  // After the test, which stopped its runtimes.
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 it("delivers, after a restart, the orders committed while the pipeline was down", async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
@@ -7,13 +7,14 @@ import { freshDatabase } from "../support/database";
 
 it("fails to start, cleanly and quickly, when its port is taken", async () => {
   const database = await freshDatabase(2);
+  const dataDir = mkdtempSync(join(tmpdir(), "cqrs-startup-"));
   const squatter = createServer();
   await new Promise<void>((resolve) => squatter.listen(0, "127.0.0.1", () => resolve()));
   const port = (squatter.address() as { port: number }).port;
   try {
     const started = Date.now();
     await expect(
-      startLocalRuntime({ databaseUrl: database.url, redisUrl: process.env.REDIS_URL as string, redisKeyPrefix: "startup-failure:", dataDir: mkdtempSync(join(tmpdir(), "cqrs-startup-")), port }),
+      startLocalRuntime({ databaseUrl: database.url, redisUrl: process.env.REDIS_URL as string, redisKeyPrefix: "startup-failure:", dataDir, port }),
     ).rejects.toThrow(/EADDRINUSE/);
     expect(Date.now() - started).toBeLessThan(10_000);
     // Everything it had started was stopped: its replication connection is gone. The server
@@ -35,5 +36,6 @@ it("fails to start, cleanly and quickly, when its port is taken", async () => {
     squatter.close();
     await database.pool.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = current_database()");
     await database.drop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from "../../local/runtime";
@@ -12,6 +12,7 @@ import { expectedViews, privateServers, sleep, type Servers } from "./harness";
 export const credentials = { username: "faults", password: "in-process-pw" };
 export const auth = `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString("base64")}`;
 
+/** Starts a runtime in this process; without `dataDir`, on a new temporary one (the caller removes it). */
 export const startInProcess = async (
   servers: Servers,
   database: PrivateDatabase,
@@ -39,7 +40,7 @@ export interface InProcessCase {
   readonly servers: Servers;
   /** A fresh database of this case's own (the runtime under test migrates it). */
   readonly database: PrivateDatabase;
-  /** Starts a runtime (on `dataDir` again for a restart); every one is stopped after the case. */
+  /** Starts a runtime (on `dataDir` again for a restart); after the case every one is stopped and its data folder removed. */
   start(dataDir?: string, extra?: Partial<LocalRuntimeOptions>): Promise<{ runtime: LocalRuntime; dataDir: string; logs: string[] }>;
 }
 
@@ -52,6 +53,7 @@ export const inProcessCases = (): (() => InProcessCase) => {
   let database: PrivateDatabase | undefined;
   let runtimes: LocalRuntime[] = [];
   let logs: string[][] = [];
+  const dataDirs = new Set<string>();
   beforeEach(async () => {
     database = await servers().postgres.database();
     await servers().redis.flush();
@@ -61,6 +63,8 @@ export const inProcessCases = (): (() => InProcessCase) => {
     for (const runtime of runtimes) await runtime.stop();
     runtimes = [];
     logs = [];
+    for (const dir of dataDirs) await rm(dir, { recursive: true, force: true });
+    dataDirs.clear();
     await database?.drop();
     database = undefined;
   });
@@ -72,6 +76,7 @@ export const inProcessCases = (): (() => InProcessCase) => {
       database: current,
       start: async (dataDir, extra) => {
         const started = await startInProcess(servers(), current, dataDir, extra);
+        dataDirs.add(started.dataDir);
         runtimes.push(started.runtime);
         logs.push(started.logs);
         return started;

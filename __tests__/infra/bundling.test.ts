@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { esbuildBundler, formatBytes, type Bundle } from "../../infra/bundling";
@@ -8,19 +8,24 @@ import { FUNCTION_NAMES } from "../../infra/functions";
 describe("bundling", () => {
   it("bundles a handler with esbuild: minified CommonJS with a source map, AWS SDK left out, once per entry", () => {
     const built: Bundle[] = [];
-    const bundler = esbuildBundler({ outDir: mkdtempSync(path.join(tmpdir(), "bundle-test-")), onBundle: (b) => built.push(b) });
-    const entry = path.join(SOURCE_PATHS.handlersDir, "authorizer.ts");
+    const outDir = mkdtempSync(path.join(tmpdir(), "bundle-test-"));
+    try {
+      const bundler = esbuildBundler({ outDir, onBundle: (b) => built.push(b) });
+      const entry = path.join(SOURCE_PATHS.handlersDir, "authorizer.ts");
 
-    const bundle = bundler(entry);
-    const code = readFileSync(path.join(bundle.dir, "index.js"), "utf8");
-    expect(existsSync(path.join(bundle.dir, "index.js.map"))).toBe(true);
-    expect(code).toContain("sourceMappingURL=index.js.map");
-    expect(code).toMatch(/require\("@aws-sdk\/client-secrets-manager"\)/);
-    expect(code.split("\n").length).toBeLessThan(10);
-    expect(bundle.bytes).toBe(Buffer.byteLength(code));
+      const bundle = bundler(entry);
+      const code = readFileSync(path.join(bundle.dir, "index.js"), "utf8");
+      expect(existsSync(path.join(bundle.dir, "index.js.map"))).toBe(true);
+      expect(code).toContain("sourceMappingURL=index.js.map");
+      expect(code).toMatch(/require\("@aws-sdk\/client-secrets-manager"\)/);
+      expect(code.split("\n").length).toBeLessThan(10);
+      expect(bundle.bytes).toBe(Buffer.byteLength(code));
 
-    expect(bundler(entry)).toBe(bundle);
-    expect(built).toHaveLength(1);
+      expect(bundler(entry)).toBe(bundle);
+      expect(built).toHaveLength(1);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
   });
 
   it("has a handler file for every function", () => {

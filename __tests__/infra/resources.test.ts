@@ -1,6 +1,5 @@
 import "cdktf/lib/testing/adapters/jest"; // types of the matchers
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { ApiGatewayAccount } from "@cdktf/provider-aws/lib/api-gateway-account";
 import { ApiGatewayApiKey } from "@cdktf/provider-aws/lib/api-gateway-api-key";
@@ -36,7 +35,7 @@ import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { Subnet } from "@cdktf/provider-aws/lib/subnet";
 import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { type App, type TerraformStack, Testing } from "cdktf";
+import { TerraformStack, Testing } from "cdktf";
 import { AccountStack } from "../../infra/account-stack";
 import { API_GATEWAY_CLOUDWATCH_ROLE } from "../../infra/api";
 import { type TABLE_MAPPINGS } from "../../infra/cdc";
@@ -46,7 +45,7 @@ import { FUNCTION_NAMES, FUNCTION_TIMEOUTS, type FunctionName } from "../../infr
 import { Stream } from "../../infra/stream";
 import { buildApp, stackName } from "../../infra/app";
 import type { Bundler } from "../../infra/bundling";
-import { accountStack, environmentStack, resourceNamed, resourcesOf, synthesizeAll, type Block, type SynthesizedStack } from "./synth";
+import { accountStack, environmentStack, resourceNamed, resourcesOf, synthesizeAll, withTestApp, type Block, type SynthesizedStack } from "./synth";
 
 Testing.setupJest();
 const stacks = synthesizeAll();
@@ -241,10 +240,12 @@ describe("stream", () => {
     expect(prod.text).toHaveResourceWithProperties(KinesisStream, { encryption_type: "KMS", shard_count: 2, stream_mode_details: { stream_mode: "PROVISIONED" } });
   });
 
-  it("synthesizes on its own (synthScope)", () => {
-    const text = Testing.synthScope((scope) => {
+  it("synthesizes on its own, in a stack of its own", () => {
+    const text = withTestApp((app) => {
+      const scope = new TerraformStack(app, "stack");
       const key = new KmsKey(scope, "key", {});
       new Stream(scope, "stream", { prefix: "t", key, config: { mode: "PROVISIONED", shards: 3 } });
+      return Testing.synth(scope);
     });
     expect(text).toHaveResourceWithProperties(KinesisStream, { name: "t-outbox", shard_count: 3, encryption_type: "KMS" });
     expect(text).toHaveResourceWithProperties(KmsKey, {});
@@ -520,19 +521,19 @@ describe("API", () => {
 
 describe("deploy-time migration", () => {
   /** The dev stack synthesized with one-line bundles, the one of `changed` (if any) edited. */
-  const devWith = (changed?: FunctionName): SynthesizedStack => {
-    const outDir = mkdtempSync(path.join(tmpdir(), "cqrs-outbox-variant-bundles-"));
-    const bundler: Bundler = (entry) => {
-      const name = path.basename(entry, ".ts");
-      const dir = path.join(outDir, name);
-      mkdirSync(dir, { recursive: true });
-      const source = `exports.handler = async () => ${JSON.stringify(name === changed ? `${name}, edited` : name)};\n`;
-      writeFileSync(path.join(dir, "index.js"), source);
-      return { entry, dir, bytes: Buffer.byteLength(source) };
-    };
-    const app = buildApp(Testing.app() as App, { bundler });
-    return JSON.parse(Testing.synth(app.node.findChild(stackName("dev")) as TerraformStack)) as SynthesizedStack;
-  };
+  const devWith = (changed?: FunctionName): SynthesizedStack =>
+    withTestApp((testApp, outDir) => {
+      const bundler: Bundler = (entry) => {
+        const name = path.basename(entry, ".ts");
+        const dir = path.join(outDir, "bundles", name);
+        mkdirSync(dir, { recursive: true });
+        const source = `exports.handler = async () => ${JSON.stringify(name === changed ? `${name}, edited` : name)};\n`;
+        writeFileSync(path.join(dir, "index.js"), source);
+        return { entry, dir, bytes: Buffer.byteLength(source) };
+      };
+      const app = buildApp(testApp, { bundler });
+      return JSON.parse(Testing.synth(app.node.findChild(stackName("dev")) as TerraformStack)) as SynthesizedStack;
+    });
   const triggerOf = (stack: SynthesizedStack) => resourceNamed(stack, "aws_lambda_invocation", "migration").triggers;
   const migrateHashOf = (stack: SynthesizedStack) => resourceNamed(stack, "aws_lambda_function", "functions_migrate_function").source_code_hash;
 
@@ -642,15 +643,15 @@ describe("account stack", () => {
   });
 
   it("leaves out the DMS roles an account already has", () => {
-    const app = Testing.app() as App;
-    const stack = new AccountStack(app, "cqrs-account", { account: { ...ACCOUNT, createDmsVpcRole: false, createDmsCloudWatchLogsRole: false }, state: STATE });
-    const text = Testing.synth(stack);
+    const text = withTestApp((app) =>
+      Testing.synth(new AccountStack(app, "cqrs-account", { account: { ...ACCOUNT, createDmsVpcRole: false, createDmsCloudWatchLogsRole: false }, state: STATE })),
+    );
     expect(text).not.toHaveResourceWithProperties(IamRole, { name: "dms-vpc-role" });
     expect(text).not.toHaveResourceWithProperties(IamRole, { name: "dms-cloudwatch-logs-role" });
     expect(text).toHaveResourceWithProperties(IamRole, { name: API_GATEWAY_CLOUDWATCH_ROLE });
     expect(text).toHaveResourceWithProperties(IamRolePolicyAttachment, { policy_arn: MANAGED_POLICIES.apiGatewayCloudWatchLogs });
     expect(text).toHaveResourceWithProperties(ApiGatewayAccount, {});
-    const onlyVpc = Testing.synth(new AccountStack(Testing.app() as App, "cqrs-account", { account: { ...ACCOUNT, createDmsVpcRole: false }, state: STATE }));
+    const onlyVpc = withTestApp((app) => Testing.synth(new AccountStack(app, "cqrs-account", { account: { ...ACCOUNT, createDmsVpcRole: false }, state: STATE })));
     expect(onlyVpc).not.toHaveResourceWithProperties(IamRole, { name: "dms-vpc-role" });
     expect(onlyVpc).toHaveResourceWithProperties(IamRole, { name: "dms-cloudwatch-logs-role" });
   });

@@ -1,7 +1,6 @@
-import { type App, Testing } from "cdktf";
-import { ACCOUNT_STACK, buildApp, stackName, STATE_STACK } from "../../infra/app";
-import { stubBundler } from "../../infra/bundling";
+import { ACCOUNT_STACK, stackName, STATE_STACK } from "../../infra/app";
 import { ACCOUNT, ENVIRONMENTS, STATE } from "../../infra/config";
+import { synthesizeAll as synthesizeEach } from "./synth";
 
 interface SynthesizedStack {
   readonly terraform: { readonly backend: Record<string, Record<string, unknown>> };
@@ -9,12 +8,8 @@ interface SynthesizedStack {
   readonly resource?: Record<string, Record<string, Record<string, unknown>>>;
 }
 
-const synthesizeAll = (): ReadonlyMap<string, SynthesizedStack> => {
-  const app = buildApp(Testing.app() as App, { bundler: stubBundler() });
-  return new Map(
-    app.node.children.map((stack) => [stack.node.id, JSON.parse(Testing.synth(stack as never)) as SynthesizedStack]),
-  );
-};
+const synthesizeAll = (): ReadonlyMap<string, SynthesizedStack> =>
+  new Map([...synthesizeEach()].map(([id, { text }]) => [id, JSON.parse(text) as SynthesizedStack]));
 
 describe("stacks", () => {
   const stacks = synthesizeAll();

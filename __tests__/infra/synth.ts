@@ -1,5 +1,8 @@
 // Shared by the infra tests: synthesizes every stack once per test file, with stub bundles
 // (bundling.test.ts runs the real esbuild).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { type App, Testing } from "cdktf";
 import { ACCOUNT_STACK, buildApp, stackName } from "../../infra/app";
 import { stubBundler } from "../../infra/bundling";
@@ -17,16 +20,31 @@ export interface SynthesizedStack {
   readonly locals?: Record<string, unknown>;
 }
 
-/** Every stack of the app, as the JSON string cdktf writes and parsed. */
-export const synthesizeAll = (): ReadonlyMap<string, { readonly text: string; readonly json: SynthesizedStack }> => {
-  const app = buildApp(Testing.app() as App, { bundler: stubBundler() });
-  return new Map(
-    app.node.children.map((stack) => {
-      const text = Testing.synth(stack as never);
-      return [stack.node.id, { text, json: JSON.parse(text) as SynthesizedStack }];
-    }),
-  );
+/**
+ * Runs `build` with a cdktf test app whose output folder is a new temporary one, and removes
+ * it afterwards, with whatever `build` put in it (`dir`: bundles, say). cdktf's own
+ * `Testing.app()` would leave a `cdktf.outdir.*` folder in the OS temp dir at every call.
+ */
+export const withTestApp = <T>(build: (app: App, dir: string) => T): T => {
+  const outdir = mkdtempSync(join(tmpdir(), "cqrs-outbox-synth-"));
+  try {
+    return build(Testing.app({ outdir }) as App, outdir);
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
 };
+
+/** Every stack of the app, as the JSON string cdktf writes and parsed. */
+export const synthesizeAll = (): ReadonlyMap<string, { readonly text: string; readonly json: SynthesizedStack }> =>
+  withTestApp((testApp, dir) => {
+    const app = buildApp(testApp, { bundler: stubBundler(join(dir, "bundles")) });
+    return new Map(
+      app.node.children.map((stack) => {
+        const text = Testing.synth(stack as never);
+        return [stack.node.id, { text, json: JSON.parse(text) as SynthesizedStack }];
+      }),
+    );
+  });
 
 export const environmentStack = (stacks: ReturnType<typeof synthesizeAll>, environment: EnvironmentName) => {
   const stack = stacks.get(stackName(environment));
