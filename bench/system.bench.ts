@@ -34,13 +34,14 @@ interface Plan {
   readonly httpSeconds: number;
   readonly lagLoads: ReadonlyArray<number>;
   readonly lagSeconds: number;
-  /** Orders/s of the trickle point, measured first: this machine's lag with almost no load (at most 5% of the maximum). */
-  readonly floorRate: number;
   readonly cdcWriters: number;
   readonly cdcLiveMs: number;
   readonly burstRows: number;
   readonly convergeMs: number;
 }
+
+/** Orders/s of the trickle point, measured first: this machine's lag with almost no load (at most 5% of the maximum). */
+const TRICKLE_PER_S = 50;
 
 const FULL: Plan = {
   sqlConnections: [4, 8, 16, 32, 64],
@@ -49,7 +50,6 @@ const FULL: Plan = {
   httpSeconds: 5,
   lagLoads: [25, 50, 75, 100],
   lagSeconds: 8,
-  floorRate: 50,
   cdcWriters: 8,
   cdcLiveMs: 8_000,
   burstRows: 20_000,
@@ -63,7 +63,6 @@ const QUICK: Plan = {
   httpSeconds: 2,
   lagLoads: [25, 50, 75, 100],
   lagSeconds: 2,
-  floorRate: 50,
   cdcWriters: 8,
   cdcLiveMs: 2_000,
   burstRows: 2_000,
@@ -198,7 +197,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     // First a trickle: what the hops cost on this machine when it is nearly idle, for the
     // curve's points to be read against. At most 5% of the maximum on a slow machine (and
     // at least 1 order/s, as every point).
-    const floorRate = Math.max(1, Math.min(plan.floorRate, e2eMax / 20));
+    const floorRate = Math.max(1, Math.min(TRICKLE_PER_S, e2eMax / 20));
     const floorPct = round((100 * floorRate) / e2eMax, 1) ?? 0;
     const lagFloor = await lagPointAt(floorPct, floorRate, `lag at a trickle, ${floorPct}%`, "lag-floor");
     for (const loadPct of plan.lagLoads) {
