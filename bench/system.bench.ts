@@ -16,7 +16,7 @@ import { burstDrainOf, runCdcLive, writeBurst } from "./system/cdc";
 import { renderChart } from "./system/chart";
 import { type HttpPoint, runAutocannon, runWrk, wrkVersion } from "./system/http";
 import { type LagPoint, runLagPoint } from "./system/lag-point";
-import { best, chartRowsOf, coresText, reportOf, stealNote, type SystemFigures, tableOf } from "./system/report";
+import { best, chartRowsOf, coresText, ordersMeasured, reportOf, stealNote, type SystemFigures, tableOf } from "./system/report";
 import { runSql, sqlDifferences, type SqlKind, type SqlPoint } from "./system/sql";
 import { coresBetween, cpuSeconds, machineTimes, peakRssMb, progress, round } from "./system/stats";
 import { viewDifferences, watchApplied } from "./system/views";
@@ -172,7 +172,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
           (point.non2xx + point.errors > 0 ? `, ${point.non2xx} non-2xx, ${point.errors} errors` : ""),
       );
     }
-    const e2eOrders = httpPoints.reduce((sum, p) => sum + p.orders, 0);
+    const e2eOrders = ordersMeasured(httpPoints);
     // The runtime's CPU includes catching up the views: measured once they are exact again.
     checked("e2e", await viewDifferences(db, redis, plan.convergeMs));
     const cpuAfter = cpuSeconds(pid);

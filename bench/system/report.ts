@@ -45,6 +45,9 @@ export interface SystemFigures {
 /** Steal above this share of the CPUs in a measured phase makes its speed figures a neighbour's, not this system's. */
 const NOISY_STEAL_SHARE = 0.1;
 
+/** Orders placed over the closed-loop sweep: what the runtime's CPU is shared by. */
+export const ordersMeasured = (http: ReadonlyArray<HttpPoint>): number => http.reduce((sum, p) => sum + p.orders, 0);
+
 /** The point of a sweep with the most orders/s. */
 export const best = <T extends { ordersPerSecond: number }>(points: ReadonlyArray<T>): T => {
   const [first, ...rest] = points;
@@ -154,7 +157,7 @@ export const reportOf = (figures: SystemFigures) => {
     resources: {
       cpu_s_per_1000_orders: round(figures.cpuSecondsPer1000, 3),
       peak_rss_mb: round(figures.peakRssMb, 0),
-      e2e_orders_measured: figures.http.reduce((sum, p) => sum + p.orders, 0),
+      e2e_orders_measured: ordersMeasured(figures.http),
     },
     sweep: {
       sql: figures.sql.map((p) => ({ kind: p.kind, connections: p.connections, orders_per_s: round(p.ordersPerSecond, 0), ...ms(p.latencyMs) })),
