@@ -16,7 +16,8 @@ import { burstDrainOf, runCdcLive, writeBurst } from "./system/cdc";
 import { renderChart } from "./system/chart";
 import { type HttpPoint, runAutocannon, runWrk, wrkVersion } from "./system/http";
 import { type LagPoint, runLagPoint } from "./system/lag-point";
-import { best, chartRowsOf, coresText, ordersMeasured, reportOf, stealNote, type SystemFigures, tableOf } from "./system/report";
+import { best, chartRowsOf, coresText, ordersMeasured, REFERENCE_LOADS, reportOf, stealNote, type SystemFigures, tableOf } from "./system/report";
+import { startReferencePipeline } from "./system/reference";
 import { runSql, sqlDifferences, type SqlKind, type SqlPoint } from "./system/sql";
 import { coresBetween, cpuSeconds, machineTimes, peakRssMb, progress, round } from "./system/stats";
 import { viewDifferences, watchApplied } from "./system/views";
@@ -182,15 +183,19 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     // ---- 3. commit-to-view lag under paced, open-loop load ----
     const lagPoints: LagPoint[] = [];
     const lagTarget = { url: url(), auth: runtime.auth, runtimePid: pidNow(), db, watch, convergeMs: plan.convergeMs };
+    const lagText = (label: string, point: LagPoint, who: string): string => {
+      const { lag, paced } = point;
+      return (
+        `${label} (${Math.round(paced.targetPerSecond)} orders/s offered, ${Math.round(paced.achievedPerSecond)} answered/s): ` +
+        `p50 ${round(lag.p50)} p95 ${round(lag.p95)} p99 ${round(lag.p99)} max ${round(lag.max)} ms over ${lag.count} events; ` +
+        `${coresText(point.cores, availableParallelism())}, ${who} ${point.cpuMsPerOrder === null ? "?" : point.cpuMsPerOrder.toFixed(2)} ms CPU per order` +
+        (paced.skipped + paced.failed > 0 ? `, ${paced.skipped} skipped, ${paced.failed} failed` : "") +
+        (point.missing > 0 ? `, ${point.missing} never applied` : "")
+      );
+    };
     const lagPointAt = async (loadPct: number, rate: number, label: string, phase: string): Promise<LagPoint> => {
       const point = await runLagPoint(lagTarget, loadPct, rate, plan.lagSeconds);
-      const { lag, paced } = point;
-      progress(
-        `${label} (${Math.round(rate)} orders/s offered, ${Math.round(paced.achievedPerSecond)} answered/s): ` +
-          `p50 ${round(lag.p50)} p95 ${round(lag.p95)} p99 ${round(lag.p99)} max ${round(lag.max)} ms over ${lag.count} events; ` +
-          `${coresText(point.cores, availableParallelism())}, runtime ${point.cpuMsPerOrder === null ? "?" : point.cpuMsPerOrder.toFixed(2)} ms CPU per order` +
-          (paced.skipped + paced.failed > 0 ? `, ${paced.skipped} skipped, ${paced.failed} failed` : ""),
-      );
+      progress(lagText(label, point, "runtime"));
       checked(phase, await viewDifferences(db, redis, plan.convergeMs));
       return point;
     };
@@ -204,6 +209,23 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
       const rate = Math.max(1, (e2eMax * loadPct) / 100);
       lagPoints.push(await lagPointAt(loadPct, rate, `lag at ${String(loadPct).padStart(3)}%`, `lag-${loadPct}`));
     }
+
+    // ---- 3b. the lag's reference: the same hops, bare, at the rates of the REFERENCE_LOADS points ----
+    // (The runtime idles meanwhile; the reference has a database of its own and writes only
+    // applied markers to Redis, of events the system never sees.)
+    progress("the lag's reference: a bare pipeline with the same hops (one INSERT per order; pgoutput, one Redis SET per event) ...");
+    const reference = await startReferencePipeline(admin, databaseUrl, redisServer.url);
+    cleanups.push(() => reference.stop());
+    const referenceTarget = { url: reference.url, auth: runtime.auth, runtimePid: reference.pid, db: reference.db, watch, convergeMs: plan.convergeMs };
+    // Warmed up as long as one point of the e2e sweep: the runtime is warm from the whole sweep.
+    await closedLoop(reference.url, runtime.auth, 32, plan.httpSeconds);
+    const referencePoints: LagPoint[] = [];
+    for (const { loadPct, paced } of lagPoints.filter((p) => REFERENCE_LOADS.includes(p.loadPct))) {
+      const point = await runLagPoint(referenceTarget, loadPct, paced.targetPerSecond, plan.lagSeconds);
+      progress(lagText(`reference at ${String(loadPct).padStart(3)}%`, point, "reference"));
+      referencePoints.push(point);
+    }
+    await reference.stop();
 
     // ---- 4a. the CDC stage alone, live: outbox rows written by N writers ----
     const writers = trackConnections(new Pool({ connectionString: e2eUrl, max: plan.cdcWriters }));
@@ -263,6 +285,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
       cpuSecondsPer1000: cpuBefore !== null && cpuAfter !== null && e2eOrders > 0 ? ((cpuAfter - cpuBefore) * 1000) / e2eOrders : null,
       lag: lagPoints,
       lagFloor,
+      reference: referencePoints,
       cdcWriters: plan.cdcWriters,
       cdcLive,
       burst,

@@ -1,5 +1,5 @@
 import type { LagPoint } from "../../bench/system/lag-point";
-import { chartRowsOf, reportOf, stealNote, type SystemFigures, tableOf } from "../../bench/system/report";
+import { chartRowsOf, REFERENCE_SERIES, reportOf, stealNote, type SystemFigures, tableOf } from "../../bench/system/report";
 import { percentiles } from "../../bench/system/stats";
 
 const latency = percentiles([1, 2, 3, 4]);
@@ -25,6 +25,7 @@ const figures = (overrides: Partial<SystemFigures> = {}): SystemFigures => ({
   cpuSecondsPer1000: 0.75,
   lag: [lagPoint(25, [2, 4, 6, 8], { busy: 1.5, steal: 0.1 }), lagPoint(50, [], null)],
   lagFloor: lagPoint(2.5, [1, 3], { busy: 0.5, steal: 0 }),
+  reference: [lagPoint(50, [1, 2], { busy: 0.8, steal: 0 })],
   cdcWriters: 8,
   cdcLive: { rows: 4000, writtenMs: 2000, deliveredPerSecond: 1900.4, lag: percentiles([100, 200]), missing: 0 },
   burst: { rows: 2000, applied: 2000, eventsPerSecond: 4899.6, firstAppliedS: 2.01, allAppliedS: 2.4 },
@@ -51,9 +52,32 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
     const withoutFloor = reportOf(figures({ lagFloor: null })).lag;
     expect(Object.keys(withoutFloor)).toEqual(Object.keys(report.lag));
     expect(withoutFloor).toMatchObject({ floor_per_s: null, p50_ms_at_floor: null, p99_ms_at_floor: null, floor: null });
+    // The reference's keys are there, measured or not; the ratio needs both p99s.
+    expect(report.lag).toMatchObject({ reference_p50_ms_at_50pct: 1, reference_p99_ms_at_50pct: 2, reference_max_ms_at_50pct: 2, p99_ratio_to_reference_at_50pct: null });
+    expect(report.lag.reference).toHaveLength(1);
+    expect(report.lag.reference[0]).toMatchObject({ load_pct: 50, offered_per_s: 500, events: 2, machine_busy_cores: 0.8, reference_cpu_ms_per_order: 1.5 });
+    expect(report.lag.reference[0]).not.toHaveProperty("runtime_cpu_ms_per_order");
+    const withoutReference = reportOf(figures({ reference: [] })).lag;
+    expect(Object.keys(withoutReference)).toEqual(Object.keys(report.lag));
+    expect(withoutReference).toMatchObject({ reference_p99_ms_at_50pct: null, reference: [] });
     expect(report.cdc).toMatchObject({ live_rows_per_s: 1900, live_written_per_s: 2000, burst_events_per_s: 4900, burst_all_applied_s: 2.4, burst_machine_busy_cores: 1.57 });
     expect(report.exact).toEqual({ view_differences: 0, per_phase: { sql: 0, e2e: 0 }, details: [] });
     expect(report.resources).toEqual({ cpu_s_per_1000_orders: 0.75, peak_rss_mb: 350, e2e_orders_measured: 17_500 });
+  });
+
+  it("gives how many times the reference's p99 this system's is, when both were measured", () => {
+    const lag = [lagPoint(50, [10, 20, 40], { busy: 1.8, steal: 0 }), lagPoint(100, [50, 100], { busy: 1.9, steal: 0 })];
+    const report = reportOf(figures({ lag, reference: [lagPoint(50, [2, 4], { busy: 0.9, steal: 0 })] })).lag;
+    expect(report).toMatchObject({ p99_ms_at_50pct: 40, reference_p99_ms_at_50pct: 4, p99_ratio_to_reference_at_50pct: 10 });
+    expect(Object.keys(report).filter((key) => key.includes("reference"))).toEqual([
+      "reference_p50_ms_at_50pct",
+      "reference_p95_ms_at_50pct",
+      "reference_p99_ms_at_50pct",
+      "reference_max_ms_at_50pct",
+      "p99_ratio_to_reference_at_50pct",
+      "reference",
+    ]);
+    expect(reportOf(figures({ lag, reference: [lagPoint(50, [], null)] })).lag).toMatchObject({ reference_p99_ms_at_50pct: null, p99_ratio_to_reference_at_50pct: null });
   });
 
   it("counts every difference, and lists the first fifty", () => {
@@ -67,9 +91,13 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
   it("writes one table row per figure, with a dash where nothing was measured", () => {
     const table = tableOf(figures()).split("\n");
     expect(table.slice(0, 2)).toEqual(["| measure | result |", "| --- | --- |"]);
-    expect(table).toHaveLength(2 + 12);
+    expect(table).toHaveLength(2 + 13);
     expect(table.find((row) => row.includes("lag at a trickle"))).toMatch(/lag at a trickle, 2\.5% \(25\/s\) p50 \/ p95 \/ p99 \/ max\s*\| 1\.0 \/ 3\.0 \/ 3\.0 \/ 3\.0 ms; 0\.50 busy/);
-    expect(tableOf(figures({ lagFloor: null })).split("\n")).toHaveLength(2 + 11);
+    expect(tableOf(figures({ lagFloor: null })).split("\n")).toHaveLength(2 + 12);
+    expect(tableOf(figures({ reference: [] })).split("\n")).toHaveLength(2 + 12);
+    expect(table.find((row) => row.includes("reference"))).toMatch(
+      /reference \(the hops, bare\) at 50% \(500\/s\) p50 \/ p95 \/ p99 \/ max\s*\| 1\.0 \/ 2\.0 \/ 2\.0 \/ 2\.0 ms; 0\.80 busy \+ 0\.00 stolen of 2 cores, reference 1\.50 ms CPU\/order/,
+    );
     expect(table.find((row) => row.includes("lag at 25%"))).toMatch(/\| 4\.0 \/ 8\.0 \/ 8\.0 \/ 8\.0 ms; 1\.50 busy \+ 0\.10 stolen of 2 cores, runtime 1\.50 ms CPU\/order/);
     expect(table.find((row) => row.includes("lag at 50%"))).toMatch(/- \/ - \/ - \/ - ms; machine load unknown/);
     expect(table.find((row) => row.includes("e2e ratio"))).toMatch(/2\.000 \/ 0\.500/);
@@ -81,6 +109,7 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
     expect(stealNote(figures({ burstCores: { busy: 1, steal: 0.75 } }))).toMatch(/up to 0\.75 of 2 cores \(steal\) during the burst:/);
     expect(stealNote(figures({ e2eCores: { busy: 1, steal: 0.5 } }))).toMatch(/up to 0\.50 of 2 cores \(steal\) during the e2e sweep:/);
     expect(stealNote(figures({ lagFloor: lagPoint(2.5, [1], { busy: 0.4, steal: 0.3 }) }))).toMatch(/up to 0\.30 of 2 cores \(steal\) during the lag at a trickle:/);
+    expect(stealNote(figures({ reference: [lagPoint(50, [1], { busy: 0.9, steal: 0.4 })] }))).toMatch(/up to 0\.40 of 2 cores \(steal\) during the reference at 50%:/);
     expect(stealNote(figures({ e2eCores: { busy: 1, steal: 0.3 }, burstCores: { busy: 1, steal: 0.5 } }))).toMatch(/up to 0\.50 of 2 cores \(steal\) during the e2e sweep, the burst:/);
   });
 
@@ -95,6 +124,7 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
       { load_pct: 25, percentile: "p95", ms: 8 },
       { load_pct: 25, percentile: "p99", ms: 8 },
       { load_pct: 25, percentile: "max", ms: 8 },
+      { load_pct: 50, percentile: REFERENCE_SERIES, ms: 2 },
     ]);
     expect(rows.throughput.map((r) => `${r.series}@${r.connections}`)).toEqual(["baseline@8", "baseline@32", "limit@8", "limit@32", "e2e@16", "e2e@64"]);
   });

@@ -27,7 +27,7 @@ interface Written {
 }
 
 /** Writes one valid OrderPlaced envelope (domain/outbox-event.ts) straight into the outbox. */
-const insertRow = async (pool: Pool, n: number): Promise<Written> => {
+export const insertRow = async (pool: Pool, n: number): Promise<Written> => {
   const client = CDC_CLIENTS[n % CDC_CLIENTS.length] as (typeof CDC_CLIENTS)[number];
   const orderId = randomUUID();
   const eventId = randomUUID();

@@ -32,6 +32,11 @@ export interface SystemFigures {
   readonly lag: ReadonlyArray<LagPoint>;
   /** The lag at a trickle of orders: the machine's floor for every point of the curve. */
   readonly lagFloor: LagPoint | null;
+  /**
+   * The reference pipeline's lag (bench/system/reference-process.ts: the same hops, bare) at
+   * the rates of the curve's REFERENCE_LOADS points; its `cpuMsPerOrder` is its own process's.
+   */
+  readonly reference: ReadonlyArray<LagPoint>;
   readonly cdcWriters: number;
   readonly cdcLive: CdcLive;
   readonly burst: BurstDrain;
@@ -44,6 +49,13 @@ export interface SystemFigures {
 
 /** Steal above this share of the CPUs in a measured phase makes its speed figures a neighbour's, not this system's. */
 const NOISY_STEAL_SHARE = 0.1;
+
+/**
+ * The curve's points at whose rates the reference pipeline is measured too. Not at 100%: the
+ * reference makes one transaction per order (it has no group commit), and at the system's
+ * maximum it could not take the rate (2200 answers/s of 3085 offered, a full run on 2026-12-04).
+ */
+export const REFERENCE_LOADS: ReadonlyArray<number> = [50];
 
 /** Orders placed over the closed-loop sweep: what the runtime's CPU is shared by. */
 export const ordersMeasured = (http: ReadonlyArray<HttpPoint>): number => http.reduce((sum, p) => sum + p.orders, 0);
@@ -74,6 +86,7 @@ export const stealNote = (figures: SystemFigures): string | undefined => {
     ["the e2e sweep", figures.e2eCores],
     ["the lag at a trickle", figures.lagFloor?.cores ?? null],
     ...figures.lag.map((p): [string, Cores | null] => [`the lag at ${p.loadPct}%`, p.cores]),
+    ...figures.reference.map((p): [string, Cores | null] => [`the reference at ${p.loadPct}%`, p.cores]),
     ["the burst", figures.burstCores],
   ];
   const noisy = phases.filter(([, cores]) => cores !== null && cores.steal > NOISY_STEAL_SHARE * figures.machine.cpus);
@@ -85,7 +98,7 @@ export const stealNote = (figures: SystemFigures): string | undefined => {
   );
 };
 
-const lagPointReport = (p: LagPoint) => ({
+const lagPointReport = (p: LagPoint, cpuKey = "runtime_cpu_ms_per_order") => ({
   load_pct: p.loadPct,
   offered_per_s: round(p.paced.targetPerSecond, 0),
   answered_per_s: round(p.paced.achievedPerSecond, 0),
@@ -97,13 +110,14 @@ const lagPointReport = (p: LagPoint) => ({
   http: ms(p.paced.latencyMs),
   machine_busy_cores: round(p.cores?.busy ?? null),
   machine_steal_cores: round(p.cores?.steal ?? null),
-  runtime_cpu_ms_per_order: round(p.cpuMsPerOrder),
+  [cpuKey]: round(p.cpuMsPerOrder),
 });
 
 /** bench/results/latest.json. Its keys are stable: other runs and tools compare them. */
 export const reportOf = (figures: SystemFigures) => {
   const { baseline, limit, e2e } = bestPoints(figures);
   const { cdcLive, burst, lagFloor: floor } = figures;
+  const at = (points: ReadonlyArray<LagPoint>, loadPct: number) => points.find((p) => p.loadPct === loadPct);
   return {
     mode: figures.mode,
     at: figures.at,
@@ -137,8 +151,25 @@ export const reportOf = (figures: SystemFigures) => {
       p95_ms_at_floor: round(floor?.lag.p95 ?? null),
       p99_ms_at_floor: round(floor?.lag.p99 ?? null),
       max_ms_at_floor: round(floor?.lag.max ?? null),
-      points: figures.lag.map(lagPointReport),
+      // The reference's, at the same rates (always present, null where not measured), and
+      // how many times its p99 this system's is.
+      ...Object.fromEntries(
+        REFERENCE_LOADS.flatMap((loadPct) => {
+          const reference = at(figures.reference, loadPct);
+          const own = at(figures.lag, loadPct)?.lag.p99 ?? null;
+          const bare = reference?.lag.p99 ?? null;
+          return [
+            [`reference_p50_ms_at_${loadPct}pct`, round(reference?.lag.p50 ?? null)],
+            [`reference_p95_ms_at_${loadPct}pct`, round(reference?.lag.p95 ?? null)],
+            [`reference_p99_ms_at_${loadPct}pct`, round(bare)],
+            [`reference_max_ms_at_${loadPct}pct`, round(reference?.lag.max ?? null)],
+            [`p99_ratio_to_reference_at_${loadPct}pct`, own === null || bare === null || bare <= 0 ? null : round(own / bare)],
+          ];
+        }),
+      ),
+      points: figures.lag.map((p) => lagPointReport(p)),
       floor: floor === null ? null : lagPointReport(floor),
+      reference: figures.reference.map((p) => lagPointReport(p, "reference_cpu_ms_per_order")),
     },
     cdc: {
       live_rows_per_s: round(cdcLive.deliveredPerSecond, 0),
@@ -173,9 +204,9 @@ export const tableOf = (figures: SystemFigures): string => {
   const { baseline, limit, e2e } = bestPoints(figures);
   const cpus = figures.machine.cpus;
   const { cdcLive, burst } = figures;
-  const lagRow = (label: string, p: LagPoint): [string, string] => [
+  const lagRow = (label: string, p: LagPoint, who = "runtime"): [string, string] => [
     `${label} (${fmt(p.paced.targetPerSecond, 0)}/s) p50 / p95 / p99 / max`,
-    `${fmt(p.lag.p50)} / ${fmt(p.lag.p95)} / ${fmt(p.lag.p99)} / ${fmt(p.lag.max)} ms; ${coresText(p.cores, cpus)}, runtime ${fmt(p.cpuMsPerOrder, 2)} ms CPU/order`,
+    `${fmt(p.lag.p50)} / ${fmt(p.lag.p95)} / ${fmt(p.lag.p99)} / ${fmt(p.lag.max)} ms; ${coresText(p.cores, cpus)}, ${who} ${fmt(p.cpuMsPerOrder, 2)} ms CPU/order`,
   ];
   const rows: Array<[string, string]> = [
     ["baseline: order-store statements, raw pg (best of sweep)", `${fmt(baseline.ordersPerSecond, 0)} orders/s at ${baseline.connections} conn, p99 ${fmt(baseline.latencyMs.p99)} ms`],
@@ -185,6 +216,7 @@ export const tableOf = (figures: SystemFigures): string => {
     ["e2e ratio to baseline / to limit", `${fmt(e2e.ordersPerSecond / baseline.ordersPerSecond, 3)} / ${fmt(e2e.ordersPerSecond / limit.ordersPerSecond, 3)}`],
     ...(figures.lagFloor === null ? [] : [lagRow(`lag at a trickle, ${figures.lagFloor.loadPct}%`, figures.lagFloor)]),
     ...figures.lag.map((p) => lagRow(`lag at ${p.loadPct}%`, p)),
+    ...figures.reference.map((p) => lagRow(`reference (the hops, bare) at ${p.loadPct}%`, p, "reference")),
     [`cdc live: rows/s delivered (${figures.cdcWriters} writers), lag p50 / p99`, `${fmt(cdcLive.deliveredPerSecond, 0)} rows/s, ${fmt(cdcLive.lag.p50)} / ${fmt(cdcLive.lag.p99)} ms`],
     [`cdc burst: ${burst.rows} rows drained after a start`, `${fmt(burst.eventsPerSecond, 0)} events/s, all in ${fmt(burst.allAppliedS, 2)} s`],
     ["runtime CPU per 1000 orders / peak RSS", `${fmt(figures.cpuSecondsPer1000, 2)} s / ${fmt(figures.peakRssMb, 0)} MiB`],
@@ -194,14 +226,20 @@ export const tableOf = (figures: SystemFigures): string => {
   return ["| measure | result |", "| --- | --- |", ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v} |`)].join("\n");
 };
 
+/** The lag panel's series of the reference pipeline's p99 (after the percentiles, which the chart sorts first). */
+export const REFERENCE_SERIES = "p99, the hops bare";
+
 /** The chart's rows: lag percentiles against load, and orders/s against connections. */
 export const chartRowsOf = (figures: SystemFigures): { lag: LagRow[]; throughput: ThroughputRow[] } => ({
-  lag: [...(figures.lagFloor === null ? [] : [figures.lagFloor]), ...figures.lag].flatMap((p) =>
-    (["p50", "p95", "p99", "max"] as const).flatMap((key) => {
-      const value = p.lag[key];
-      return value === null ? [] : [{ load_pct: p.loadPct, percentile: key, ms: value }];
-    }),
-  ),
+  lag: [
+    ...[...(figures.lagFloor === null ? [] : [figures.lagFloor]), ...figures.lag].flatMap((p) =>
+      (["p50", "p95", "p99", "max"] as const).flatMap((key) => {
+        const value = p.lag[key];
+        return value === null ? [] : [{ load_pct: p.loadPct, percentile: key, ms: value }];
+      }),
+    ),
+    ...figures.reference.flatMap((p) => (p.lag.p99 === null ? [] : [{ load_pct: p.loadPct, percentile: REFERENCE_SERIES, ms: p.lag.p99 }])),
+  ],
   throughput: [
     ...figures.sql.map((p) => ({ connections: p.connections, series: p.kind, orders_per_s: p.ordersPerSecond })),
     ...figures.http.map((p) => ({ connections: p.connections, series: "e2e", orders_per_s: p.ordersPerSecond })),
