@@ -21,7 +21,10 @@ const main = async (): Promise<void> => {
   const redis = new Redis(setting("REFERENCE_REDIS_URL"));
   redis.on("error", (error) => console.error(`reference: redis: ${error.message}`));
 
-  const tailer = new LogicalReplicationService({ connectionString: databaseUrl }, { acknowledge: { auto: true, timeoutSeconds: 1 } });
+  // Confirmed once a second (the library's timer), not after every message: a status update
+  // per message would be a write and a wake-up of the walsender each, which the system's own
+  // tailer spares itself too. Nothing here outlives a crash, so nothing needs it sooner.
+  const tailer = new LogicalReplicationService({ connectionString: databaseUrl }, { acknowledge: { auto: false, timeoutSeconds: 1 } });
   tailer.on("data", (_lsn: string, message: Pgoutput.Message) => {
     if (message.tag !== "insert" || message.relation.name !== "outbox") return;
     const row = message.new as { id: string; aggregate_id: string };
