@@ -12,7 +12,6 @@ import type { Database } from "../../adapters/postgres/schema";
 import { migrateAndSeed } from "../../handlers/migrate";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
-const NAME = "bench_reference";
 const READY = /reference listening on (http:\/\/127\.0\.0\.1:\d+)/;
 const START_TIMEOUT_MS = 30_000;
 
@@ -28,18 +27,28 @@ export interface ReferencePipeline {
 const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((done) => child.once("exit", () => done()));
 
-export const startReferencePipeline = async (admin: Pool, databaseUrl: (name: string) => string, redisUrl: string): Promise<ReferencePipeline> => {
-  await admin.query(`CREATE DATABASE ${NAME}`);
-  const url = databaseUrl(NAME);
+/**
+ * Starts the reference on a database of its own, `name`, made here (with its publication and
+ * slot of the same name) on the server `admin` is connected to.
+ */
+export const startReferencePipeline = async (
+  admin: Pool,
+  databaseUrl: (name: string) => string,
+  redisUrl: string,
+  name = "bench_reference",
+): Promise<ReferencePipeline> => {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain identifier: ${name}`);
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = databaseUrl(name);
   const pool = createPool({ connectionString: url, max: 2 });
   const db = createDb(pool);
   await migrateAndSeed(db);
-  await sql.raw(`CREATE PUBLICATION ${NAME} FOR TABLE outbox WITH (publish = 'insert')`).execute(db);
-  await sql.raw(`SELECT pg_create_logical_replication_slot('${NAME}', 'pgoutput')`).execute(db);
+  await sql.raw(`CREATE PUBLICATION ${name} FOR TABLE outbox WITH (publish = 'insert')`).execute(db);
+  await sql.raw(`SELECT pg_create_logical_replication_slot('${name}', 'pgoutput')`).execute(db);
 
   const child = spawn(process.execPath, ["--import", "tsx", "bench/system/reference-process.ts"], {
     cwd: REPO_ROOT,
-    env: { ...process.env, REFERENCE_DATABASE_URL: url, REFERENCE_REDIS_URL: redisUrl, REFERENCE_SLOT: NAME },
+    env: { ...process.env, REFERENCE_DATABASE_URL: url, REFERENCE_REDIS_URL: redisUrl, REFERENCE_SLOT: name },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -54,7 +63,7 @@ export const startReferencePipeline = async (admin: Pool, databaseUrl: (name: st
         // slot is active (55006) and cannot be dropped.
         for (let attempt = 1; ; attempt++) {
           try {
-            await sql.raw(`SELECT pg_drop_replication_slot('${NAME}')`).execute(db);
+            await sql.raw(`SELECT pg_drop_replication_slot('${name}')`).execute(db);
             break;
           } catch (error) {
             if ((error as { code?: unknown }).code !== "55006" || attempt === 100) throw error;
