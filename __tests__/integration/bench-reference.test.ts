@@ -3,23 +3,13 @@ import { Pool } from "pg";
 import { startReferencePipeline, type ReferencePipeline } from "../../bench/system/reference";
 import { type AppliedWatch, watchApplied } from "../../bench/system/views";
 import { startRedisServer, type RunningRedis } from "../../local/redis-server";
+import { databaseUrl, serverUrl } from "../support/database";
 
 /*
  * The bench's lag reference: a bare pipeline with the system's hops (bench/system/reference*).
  * The bench goes on without it when it fails, so this is where a broken one is caught: every
  * order it answers must reach Redis as that event's applied marker, as the bench hears it.
  */
-
-const serverUrl = (): string => {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new Error("DATABASE_URL is not set: run through jest (global setup) or set it");
-  return url;
-};
-const databaseUrl = (name: string): string => {
-  const url = new URL(serverUrl());
-  url.pathname = `/${name}`;
-  return url.toString();
-};
 
 const name = `t_reference_${randomBytes(4).toString("hex")}`;
 let admin: Pool;

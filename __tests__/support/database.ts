@@ -14,10 +14,18 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-const serverUrl = (): string => {
+/** The harness's server (the `postgres` database), from the global setup. */
+export const serverUrl = (): string => {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error("DATABASE_URL is not set: run through jest (global setup) or set it");
   return url;
+};
+
+/** The URL of database `name` on the harness's server. */
+export const databaseUrl = (name: string): string => {
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
 };
 
 /**
@@ -33,13 +41,12 @@ export const freshDatabase = async (poolSize = 5): Promise<TestDatabase> => {
   } finally {
     await admin.end();
   }
-  const url = new URL(serverUrl());
-  url.pathname = `/${name}`;
+  const url = databaseUrl(name);
   // Dropping the database at the end closes idle connections on purpose.
-  const pool = createPool({ connectionString: url.toString(), max: poolSize, onIdleError: () => undefined });
+  const pool = createPool({ connectionString: url, max: poolSize, onIdleError: () => undefined });
   const db = createDb(pool);
   return {
-    url: url.toString(),
+    url,
     pool,
     db,
     counts: async () => {

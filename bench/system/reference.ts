@@ -10,6 +10,7 @@ import type { Pool } from "pg";
 import { createDb, createPool, endPool } from "../../adapters/postgres/pool";
 import type { Database } from "../../adapters/postgres/schema";
 import { migrateAndSeed } from "../../handlers/migrate";
+import { sleep } from "./stats";
 
 const REPO_ROOT = resolve(__dirname, "..", "..");
 const READY = /reference listening on (http:\/\/127\.0\.0\.1:\d+)/;
@@ -67,7 +68,7 @@ export const startReferencePipeline = async (
             break;
           } catch (error) {
             if ((error as { code?: unknown }).code !== "55006" || attempt === 100) throw error;
-            await new Promise((done) => setTimeout(done, 50));
+            await sleep(50);
           }
         }
       } finally {
