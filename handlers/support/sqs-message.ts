@@ -85,9 +85,13 @@ export const sqsBatchHandler = (handleRecord: (record: SQSRecord) => Promise<unk
  * of each record, which may share a promise started for the whole batch. Each message still
  * succeeds or fails on its own, and is logged and reported as such.
  */
-export const sqsBatchHandlerOf = (forBatch: (records: ReadonlyArray<SQSRecord>) => (record: SQSRecord) => Promise<unknown>) => {
-  const processor = new BatchProcessor(EventType.SQS);
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+export const sqsBatchHandlerOf = (forBatch: (records: ReadonlyArray<SQSRecord>) => (record: SQSRecord) => Promise<unknown>) =>
+  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    // A processor per batch: it keeps the batch's records and failures in fields of its
+    // own, and the local runtime runs several batches of one handler at once. One shared
+    // processor let a batch that started meanwhile clear another's failures, which then
+    // came back as successes: their events were never applied, yet acknowledged.
+    const processor = new BatchProcessor(EventType.SQS);
     const reasons = new Map<string, string>();
     const handleRecord = forBatch(event.Records);
     const response = await processPartialResponse(
@@ -111,4 +115,3 @@ export const sqsBatchHandlerOf = (forBatch: (records: ReadonlyArray<SQSRecord>) 
     failureReasons.set(response, reasons);
     return response;
   };
-};
