@@ -3,6 +3,9 @@
 // `npm run bench -- --quick`: the system bench only, shorter (under a minute), for CI.
 // Exit code 1 only when a view differs from the SQL aggregate (or the outbox is not empty)
 // after a phase; a speed figure never fails the run.
+// First, as in the runtime: this process times the applied markers, and a pause of its own
+// collector would count as lag of the system it measures.
+import "../local/gc-flags";
 import { resolve } from "node:path";
 import { domainBench } from "./domain.bench";
 import { placeOrderBench } from "./place-order.bench";

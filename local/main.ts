@@ -1,6 +1,7 @@
 // `npm start`: the whole system on this machine. Embedded PostgreSQL 16 and a redis-server
 // (data kept in .local-data/ between runs), the log tailer, the pipe/topic/queues and the
 // HTTP API on http://127.0.0.1:3000 (PORT to change it).
+import "./gc-flags";
 import { resolve } from "node:path";
 import { startLocalRuntime } from "./runtime";
 
