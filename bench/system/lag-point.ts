@@ -34,6 +34,9 @@ export interface LagTarget {
 }
 
 export const runLagPoint = async (target: LagTarget, loadPct: number, rate: number, seconds: number): Promise<LagPoint> => {
+  // The events timed here are placed from now on (give or take the clock's 50 ms below):
+  // what was heard more than a second ago is done with.
+  target.watch.forgetHeardBefore(Date.now() - 1_000);
   const machineAtStart = machineTimes();
   const cpuAtStart = cpuSeconds(target.runtimePid);
   const paced = await runPaced(target.url, target.auth, rate, seconds);

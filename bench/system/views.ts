@@ -22,6 +22,12 @@ export interface AppliedWatch {
   count(): number;
   /** Resolves once every id was heard, or after `timeoutMs` with the ids still missing. */
   waitFor(ids: Iterable<string>, timeoutMs: number): Promise<ReadonlyArray<string>>;
+  /**
+   * Forgets the markers heard before `epochMs`, those of phases done with: the map would
+   * otherwise keep every event of the run, and the collector of this process, which times
+   * the markers, would pause longer and longer as it grew.
+   */
+  forgetHeardBefore(epochMs: number): void;
   stop(): Promise<void>;
 }
 
@@ -57,6 +63,13 @@ export const watchApplied = async (redisUrl: string): Promise<AppliedWatch> => {
   return {
     appliedAt,
     count: () => appliedAt.size,
+    forgetHeardBefore: (epochMs) => {
+      // Heard in order of time, and a Map iterates in order of insertion.
+      for (const [id, at] of appliedAt) {
+        if (at >= epochMs) break;
+        appliedAt.delete(id);
+      }
+    },
     waitFor: async (ids, timeoutMs) => {
       const missing = new Set([...ids].filter((id) => !appliedAt.has(id)));
       if (missing.size === 0) return [];
