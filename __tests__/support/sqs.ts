@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Context, SQSEvent, SQSRecord } from "aws-lambda";
+import { cents } from "../../domain/money";
+import { orderPlaced, type OrderPlaced, type Uuid } from "../../domain/outbox-event";
 import basic from "../fixtures/aws-events/sqs-basic.json";
 import withSns from "../fixtures/aws-events/sqs-with-sns-envelope.json";
 
@@ -35,3 +37,14 @@ export const lambdaContext = (): Context =>
     fail: () => undefined,
     succeed: () => undefined,
   }) as Context;
+
+/** The n-th OrderPlaced event of a test: a fixed id per n, client 1, one line of 100 cents. */
+export const orderPlacedNumber = (n: number): OrderPlaced =>
+  orderPlaced({
+    eventId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}` as Uuid,
+    orderId: `order-${n}`,
+    client: { id: 1, name: "Bob", email: "bob@anemailprovider.com" },
+    occurredAt: new Date(),
+    totalCents: cents(100),
+    items: [{ productId: 1, quantity: 1, unitPriceCents: cents(100) }],
+  });

@@ -5,23 +5,13 @@
 // reported by that one, whatever the others do meanwhile.
 import * as TE from "fp-ts/TaskEither";
 import { unavailable } from "../../domain/errors";
-import { cents } from "../../domain/money";
-import { orderPlaced, type OrderPlaced, type Uuid } from "../../domain/outbox-event";
+import type { OrderPlaced } from "../../domain/outbox-event";
 import type { ApplyOutcome, ClientViewStore, OutboxJanitor } from "../../domain/ports";
 import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../../handlers/purge-outbox";
 import { logLines } from "../support/log-lines";
-import { lambdaContext, sqsEvent, sqsRecord } from "../support/sqs";
+import { lambdaContext, orderPlacedNumber, sqsEvent, sqsRecord } from "../support/sqs";
 
-const eventFor = (n: number): OrderPlaced =>
-  orderPlaced({
-    eventId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}` as Uuid,
-    orderId: `order-${n}`,
-    client: { id: 1, name: "Bob", email: "bob@anemailprovider.com" },
-    occurredAt: new Date(),
-    totalCents: cents(100),
-    items: [{ productId: 1, quantity: 1, unitPriceCents: cents(100) }],
-  });
 
 const recordOf = (event: OrderPlaced) => sqsRecord(JSON.stringify(event));
 
@@ -39,9 +29,9 @@ const failure = () => unavailable("apply event")(new Error("READONLY You can't w
 
 describe("two batches of one consumer in flight at once", () => {
   it("each projection batch reports its own failed message, though another batch started and ended meanwhile", async () => {
-    const failing = eventFor(1);
-    const slow = eventFor(2);
-    const other = eventFor(3);
+    const failing = orderPlacedNumber(1);
+    const slow = orderPlacedNumber(2);
+    const other = orderPlacedNumber(3);
     const slowDone = gate();
     const views: ClientViewStore = {
       apply: (event) => {
@@ -68,8 +58,8 @@ describe("two batches of one consumer in flight at once", () => {
   });
 
   it("each purge batch reports exactly its own failed messages, though the batches overlap", async () => {
-    const failing = eventFor(11);
-    const other = eventFor(12);
+    const failing = orderPlacedNumber(11);
+    const other = orderPlacedNumber(12);
     const firstDone = gate();
     const secondDone = gate();
     const janitor: OutboxJanitor = {

@@ -1,28 +1,17 @@
 import * as O from "fp-ts/Option";
 import * as TE from "fp-ts/TaskEither";
 import { unavailable } from "../../domain/errors";
-import { cents } from "../../domain/money";
-import { orderPlaced, type Uuid } from "../../domain/outbox-event";
 import type { ClientViewStore, OutboxJanitor } from "../../domain/ports";
 import { makeProjectClientViewHandler } from "../../handlers/project-client-view";
 import { makePurgeOutboxHandler } from "../../handlers/purge-outbox";
 import { errorResponse } from "../../handlers/support/http";
 import { failureReasonsOf } from "../../handlers/support/sqs-message";
 import { logLines } from "../support/log-lines";
-import { lambdaContext, sqsEvent, sqsRecord } from "../support/sqs";
+import { lambdaContext, orderPlacedNumber, sqsEvent, sqsRecord } from "../support/sqs";
 
 const logLinesDebug = (run: () => Promise<unknown>) => logLines(run, "DEBUG");
 
 
-const eventFor = (n: number) =>
-  orderPlaced({
-    eventId: `00000000-0000-4000-8000-${String(n).padStart(12, "0")}` as Uuid,
-    orderId: `order-${n}`,
-    client: { id: 1, name: "Bob", email: "bob@anemailprovider.com" },
-    occurredAt: new Date(),
-    totalCents: cents(100),
-    items: [{ productId: 1, quantity: 1, unitPriceCents: cents(100) }],
-  });
 
 /** The driver's error a port wraps as `Unavailable`: what the logs must still show. */
 const driverError = () => Object.assign(new Error("connect ECONNREFUSED 10.0.0.5:5432"), { code: "ECONNREFUSED" });
@@ -35,7 +24,7 @@ describe("a purge that fails", () => {
   });
 
   it("keeps the driver's error as the cause, in the log and in the reason", async () => {
-    const bad = eventFor(1);
+    const bad = orderPlacedNumber(1);
     const record = sqsRecord(JSON.stringify(bad));
     const purge = makePurgeOutboxHandler(async () => ({ janitor: janitor(new Set([bad.eventId])) }));
     let reason: string | undefined;
@@ -59,7 +48,7 @@ describe("a purge that fails", () => {
   });
 
   it("is logged exactly once per failed record, each with its message id: the batch's statement failed for every decoded one", async () => {
-    const [a, b, c] = [eventFor(2), eventFor(3), eventFor(4)];
+    const [a, b, c] = [orderPlacedNumber(2), orderPlacedNumber(3), orderPlacedNumber(4)];
     const records = [sqsRecord(JSON.stringify(a)), sqsRecord(JSON.stringify(b)), sqsRecord("not json"), sqsRecord(JSON.stringify(c))];
     const purge = makePurgeOutboxHandler(async () => ({ janitor: janitor(new Set([a.eventId, c.eventId])) }));
     const lines = await logLinesDebug(() => purge(sqsEvent(records), lambdaContext()));
@@ -78,7 +67,7 @@ describe("a purge batch", () => {
   };
 
   it("deletes every decoded message's row in one statement, and a malformed message fails only itself", async () => {
-    const [a, b] = [eventFor(6), eventFor(7)];
+    const [a, b] = [orderPlacedNumber(6), orderPlacedNumber(7)];
     const records = [sqsRecord(JSON.stringify(a)), sqsRecord("{}"), sqsRecord(JSON.stringify(b)), sqsRecord("not json")];
     const { calls, janitor } = recording();
     const response = await makePurgeOutboxHandler(async () => ({ janitor }))(sqsEvent(records), lambdaContext());
@@ -88,7 +77,7 @@ describe("a purge batch", () => {
   });
 
   it("counts a row already gone as a success", async () => {
-    const records = [sqsRecord(JSON.stringify(eventFor(8))), sqsRecord(JSON.stringify(eventFor(9)))];
+    const records = [sqsRecord(JSON.stringify(orderPlacedNumber(8))), sqsRecord(JSON.stringify(orderPlacedNumber(9)))];
     const janitor: OutboxJanitor = { purge: () => TE.right(0) };
     const response = await makePurgeOutboxHandler(async () => ({ janitor }))(sqsEvent(records), lambdaContext());
     expect(response.batchItemFailures).toEqual([]);
@@ -104,7 +93,7 @@ describe("a purge batch", () => {
 
 describe("a projection that fails", () => {
   it("keeps the store's error as the cause instead of a string of it", async () => {
-    const event = eventFor(5);
+    const event = orderPlacedNumber(5);
     const record = sqsRecord(JSON.stringify(event));
     const views: ClientViewStore = {
       apply: () => TE.left(unavailable("apply event")(driverError())),
@@ -131,7 +120,7 @@ describe("a projection's decoding (the event decoded once on the common path)", 
   const project = makeProjectClientViewHandler(async () => ({ views }));
 
   it("words a broken known event, a non-envelope and an unknown type as the envelope-first decoding does", async () => {
-    const valid = eventFor(10);
+    const valid = orderPlacedNumber(10);
     const broken = sqsRecord(JSON.stringify({ ...valid, payload: { ...valid.payload, totalCents: "1" } }));
     const notEnvelope = sqsRecord(JSON.stringify({ ...valid, eventId: "not-a-uuid" }));
     const notObject = sqsRecord("42");
