@@ -322,7 +322,9 @@ export class LocalQueue {
       this.ready.length = 0;
       this.head = 0;
     } else {
-      // No taken message stays reachable from here past its delivery.
+      // No taken message stays reachable from here past its delivery: kept until the next
+      // compaction, up to 1024 of them were copied by every young collection (a queue whose
+      // consumer did nothing, at 3000 messages/s: 750 KB each time, 1 KB cleared).
       this.ready.fill(undefined, this.head, end);
       this.head = end;
       // Compact now and then, so a long backlog does not leave an ever longer array.
@@ -439,4 +441,3 @@ export class LocalQueue {
     return new LocalSqsRecord(message, message.sqsAttributes, this.arn);
   }
 }
-

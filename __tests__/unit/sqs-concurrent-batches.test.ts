@@ -12,7 +12,6 @@ import { makePurgeOutboxHandler } from "../../handlers/purge-outbox";
 import { logLines } from "../support/log-lines";
 import { lambdaContext, orderPlacedNumber, sqsEvent, sqsRecord } from "../support/sqs";
 
-
 const recordOf = (event: OrderPlaced) => sqsRecord(JSON.stringify(event));
 
 /** A promise and the hand that settles it: the test decides when each record's work ends. */

@@ -11,8 +11,6 @@ import { lambdaContext, orderPlacedNumber, sqsEvent, sqsRecord } from "../suppor
 
 const logLinesDebug = (run: () => Promise<unknown>) => logLines(run, "DEBUG");
 
-
-
 /** The driver's error a port wraps as `Unavailable`: what the logs must still show. */
 const driverError = () => Object.assign(new Error("connect ECONNREFUSED 10.0.0.5:5432"), { code: "ECONNREFUSED" });
 
