@@ -66,4 +66,17 @@ describe("the bench's applied-marker watch", () => {
     await redis.set(marker(5, "both-2"), "1");
     await expect(two).resolves.toEqual([]);
   });
+
+  it("forgets the markers heard before a time, and keeps those heard since", async () => {
+    await redis.set(marker(6, "old"), "1");
+    await expect(watch.waitFor(["old"], 5_000)).resolves.toEqual([]);
+    const cut = (watch.appliedAt.get("old") as number) + 0.001;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await redis.set(marker(6, "new"), "1");
+    await expect(watch.waitFor(["new"], 5_000)).resolves.toEqual([]);
+    watch.forgetHeardBefore(cut);
+    expect(watch.appliedAt.has("old")).toBe(false);
+    expect(watch.appliedAt.has("new")).toBe(true);
+    expect([...watch.appliedAt.values()].every((at) => at >= cut)).toBe(true);
+  });
 });
