@@ -93,7 +93,8 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
 
   try {
     progress(`${options.quick ? "quick" : "full"} run: starting a private PostgreSQL 16 and redis-server ...`);
-    const [postgres, redisServer] = await Promise.all([startEmbeddedPostgres(), startRedisServer()]);
+    // Commit times, for the lag points to split each order's lag at its commit.
+    const [postgres, redisServer] = await Promise.all([startEmbeddedPostgres({ settings: { track_commit_timestamp: "on" } }), startRedisServer()]);
     cleanups.push(() => postgres.stop(), () => redisServer.stop());
     const admin = trackConnections(new Pool({ connectionString: postgres.url, max: 1 }));
     cleanups.push(() => endPool(admin));
@@ -103,6 +104,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
       return url.toString();
     };
     const serverVersion = (await admin.query<{ server_version: string }>("SHOW server_version")).rows[0]?.server_version ?? "?";
+    const commitTimes = (await admin.query<{ track_commit_timestamp: string }>("SHOW track_commit_timestamp")).rows[0]?.track_commit_timestamp === "on";
 
     // ---- 1. baseline and limit, straight at PostgreSQL ----
     await admin.query("CREATE DATABASE bench_sql");
@@ -182,12 +184,16 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
 
     // ---- 3. commit-to-view lag under paced, open-loop load ----
     const lagPoints: LagPoint[] = [];
-    const lagTarget = { url: url(), auth: runtime.auth, runtimePid: pidNow(), db, watch, convergeMs: plan.convergeMs };
+    const lagTarget = { url: url(), auth: runtime.auth, runtimePid: pidNow(), db, watch, commitTimes, convergeMs: plan.convergeMs };
     const lagText = (label: string, point: LagPoint, who: string): string => {
       const { lag, paced } = point;
       return (
         `${label} (${Math.round(paced.targetPerSecond)} orders/s offered, ${Math.round(paced.achievedPerSecond)} answered/s): ` +
-        `p50 ${round(lag.p50)} p95 ${round(lag.p95)} p99 ${round(lag.p99)} max ${round(lag.max)} ms over ${lag.count} events; ` +
+        `p50 ${round(lag.p50)} p95 ${round(lag.p95)} p99 ${round(lag.p99)} max ${round(lag.max)} ms over ${lag.count} events` +
+        (point.commitToView.count > 0
+          ? ` (placed to commit p50 ${round(point.placedToCommit.p50)} p99 ${round(point.placedToCommit.p99)}, commit to view p50 ${round(point.commitToView.p50)} p99 ${round(point.commitToView.p99)})`
+          : "") +
+        "; " +
         `${coresText(point.cores, availableParallelism())}, ${who} ${point.cpuMsPerOrder === null ? "?" : point.cpuMsPerOrder.toFixed(2)} ms CPU per order` +
         (paced.skipped + paced.failed > 0 ? `, ${paced.skipped} skipped, ${paced.failed} failed` : "") +
         (point.missing > 0 ? `, ${point.missing} never applied` : "")
@@ -218,7 +224,7 @@ export const systemBench = async (options: SystemBenchOptions): Promise<SystemBe
     try {
       const reference = await startReferencePipeline(admin, databaseUrl, redisServer.url);
       cleanups.push(() => reference.stop());
-      const referenceTarget = { url: reference.url, auth: runtime.auth, runtimePid: reference.pid, db: reference.db, watch, convergeMs: plan.convergeMs };
+      const referenceTarget = { url: reference.url, auth: runtime.auth, runtimePid: reference.pid, db: reference.db, watch, commitTimes, convergeMs: plan.convergeMs };
       // Warmed up as long as one point of the e2e sweep: the runtime is warm from the whole sweep.
       await closedLoop(reference.url, runtime.auth, 32, plan.httpSeconds);
       for (const { loadPct, paced } of lagPoints.filter((p) => REFERENCE_LOADS.includes(p.loadPct))) {

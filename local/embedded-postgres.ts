@@ -31,6 +31,8 @@ export interface EmbeddedPostgresOptions {
    * after 15 s. Off by default: a folder in use then fails the start with a clear message.
    */
   readonly reclaimOrphan?: boolean;
+  /** More server settings, as `-c name=value` (the bench turns on `track_commit_timestamp`). */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
@@ -133,6 +135,7 @@ export const startEmbeddedPostgres = async (
       "-c", "max_connections=200",
       "-c", "listen_addresses=127.0.0.1",
       "-c", "fsync=off",
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ["-c", `${name}=${value}`]),
     ],
     onLog: remember,
     onError: (error: unknown) => remember(String(error)),

@@ -5,10 +5,13 @@ import { percentiles } from "../../bench/system/stats";
 const latency = percentiles([1, 2, 3, 4]);
 const sqlPoint = (kind: "baseline" | "limit", connections: number, ordersPerSecond: number) => ({ kind, connections, orders: ordersPerSecond * 3, ordersPerSecond, latencyMs: latency });
 const httpPoint = (connections: number, ordersPerSecond: number) => ({ connections, orders: ordersPerSecond * 5, ordersPerSecond, non2xx: 1, errors: 0, latencyMs: latency });
-const lagPoint = (loadPct: number, lags: number[], cores: LagPoint["cores"]): LagPoint => ({
+/** A point whose lag splits at the commit: the first half of each lag before it, the rest after (none when told so). */
+const lagPoint = (loadPct: number, lags: number[], cores: LagPoint["cores"], commitTimes = true): LagPoint => ({
   loadPct,
   paced: { targetPerSecond: 10 * loadPct, sent: 100, ok: 100, failed: 0, skipped: 0, achievedPerSecond: 10 * loadPct, latencyMs: latency, startedAtMs: 0 },
   lag: percentiles(lags),
+  placedToCommit: percentiles(commitTimes ? lags.map((l) => l / 2) : []),
+  commitToView: percentiles(commitTimes ? lags.map((l) => l / 2) : []),
   missing: 0,
   cores,
   cpuMsPerOrder: cores === null ? null : 1.5,
@@ -45,6 +48,9 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
     expect(report.e2e).toMatchObject({ orders_per_s: 2000, connections: 64, ratio_to_baseline: 2, ratio_to_limit: 0.5, machine_busy_cores: 1.7, non_2xx: 2 });
     expect(report.lag).toMatchObject({ p50_ms_at_25pct: 4, p99_ms_at_25pct: 8, p99_ms_at_50pct: null });
     expect(report.lag.points[0]).toMatchObject({ load_pct: 25, events: 4, machine_busy_cores: 1.5, machine_steal_cores: 0.1, runtime_cpu_ms_per_order: 1.5 });
+    // Split at the commit: here half of each lag on either side of it.
+    expect(report.lag).toMatchObject({ commit_to_view_p50_ms_at_25pct: 2, commit_to_view_p99_ms_at_25pct: 4, commit_to_view_p99_ms_at_50pct: null });
+    expect(report.lag.points[0]).toMatchObject({ placed_to_commit: { p50_ms: 2, p99_ms: 4 }, commit_to_view: { p50_ms: 2, p95_ms: 4, p99_ms: 4, max_ms: 4 } });
     expect(report.lag.points[1]).toMatchObject({ load_pct: 50, events: 0, machine_busy_cores: null, runtime_cpu_ms_per_order: null });
     expect(report.lag.points).toHaveLength(2);
     expect(report.lag).toMatchObject({ floor_per_s: 25, p50_ms_at_floor: 1, p99_ms_at_floor: 3, max_ms_at_floor: 3 });
@@ -80,6 +86,17 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
     expect(reportOf(figures({ lag, reference: [lagPoint(50, [], null)] })).lag).toMatchObject({ reference_p99_ms_at_50pct: null, p99_ratio_to_reference_at_50pct: null });
   });
 
+  it("keeps the split's keys, null, when the server recorded no commit times", () => {
+    const lag = [lagPoint(25, [2, 4, 6, 8], { busy: 1.5, steal: 0.1 }, false)];
+    const report = reportOf(figures({ lag })).lag;
+    expect(Object.keys(report)).toEqual(Object.keys(reportOf(figures({ lag: [lagPoint(25, [2, 4], null)] })).lag));
+    expect(report).toMatchObject({ p99_ms_at_25pct: 8, commit_to_view_p50_ms_at_25pct: null, commit_to_view_p99_ms_at_25pct: null });
+    expect(report.points[0]).toMatchObject({ p99_ms: 8, placed_to_commit: { p50_ms: null, p99_ms: null }, commit_to_view: { p50_ms: null, max_ms: null } });
+    const row = tableOf(figures({ lag })).split("\n").find((r) => r.includes("lag at 25%"));
+    expect(row).toMatch(/\| 4\.0 \/ 8\.0 \/ 8\.0 \/ 8\.0 ms; 1\.50 busy/);
+    expect(row).not.toMatch(/from the commit/);
+  });
+
   it("counts every difference, and lists the first fifty", () => {
     const differences = Array.from({ length: 60 }, (_, i) => `lag-25: client ${i}: Redis none != SQL [...]`);
     const report = reportOf(figures({ differences }));
@@ -92,13 +109,13 @@ describe("the system bench's report (bench/results/*.json, the table, the chart 
     const table = tableOf(figures()).split("\n");
     expect(table.slice(0, 2)).toEqual(["| measure | result |", "| --- | --- |"]);
     expect(table).toHaveLength(2 + 13);
-    expect(table.find((row) => row.includes("lag at a trickle"))).toMatch(/lag at a trickle, 2\.5% \(25\/s\) p50 \/ p95 \/ p99 \/ max\s*\| 1\.0 \/ 3\.0 \/ 3\.0 \/ 3\.0 ms; 0\.50 busy/);
+    expect(table.find((row) => row.includes("lag at a trickle"))).toMatch(/lag at a trickle, 2\.5% \(25\/s\) p50 \/ p95 \/ p99 \/ max\s*\| 1\.0 \/ 3\.0 \/ 3\.0 \/ 3\.0 ms; from the commit p50 0\.5 \/ p99 1\.5 ms; 0\.50 busy/);
     expect(tableOf(figures({ lagFloor: null })).split("\n")).toHaveLength(2 + 12);
     expect(tableOf(figures({ reference: [] })).split("\n")).toHaveLength(2 + 12);
     expect(table.find((row) => row.includes("reference"))).toMatch(
-      /reference \(the hops, bare\) at 50% \(500\/s\) p50 \/ p95 \/ p99 \/ max\s*\| 1\.0 \/ 2\.0 \/ 2\.0 \/ 2\.0 ms; 0\.80 busy \+ 0\.00 stolen of 2 cores, reference 1\.50 ms CPU\/order/,
+      /reference \(the hops, bare\) at 50% \(500\/s\) p50 \/ p95 \/ p99 \/ max\s*\| 1\.0 \/ 2\.0 \/ 2\.0 \/ 2\.0 ms; from the commit p50 0\.5 \/ p99 1\.0 ms; 0\.80 busy \+ 0\.00 stolen of 2 cores, reference 1\.50 ms CPU\/order/,
     );
-    expect(table.find((row) => row.includes("lag at 25%"))).toMatch(/\| 4\.0 \/ 8\.0 \/ 8\.0 \/ 8\.0 ms; 1\.50 busy \+ 0\.10 stolen of 2 cores, runtime 1\.50 ms CPU\/order/);
+    expect(table.find((row) => row.includes("lag at 25%"))).toMatch(/\| 4\.0 \/ 8\.0 \/ 8\.0 \/ 8\.0 ms; from the commit p50 2\.0 \/ p99 4\.0 ms; 1\.50 busy \+ 0\.10 stolen of 2 cores, runtime 1\.50 ms CPU\/order/);
     expect(table.find((row) => row.includes("lag at 50%"))).toMatch(/- \/ - \/ - \/ - ms; machine load unknown/);
     expect(table.find((row) => row.includes("e2e ratio"))).toMatch(/2\.000 \/ 0\.500/);
   });

@@ -107,6 +107,9 @@ const lagPointReport = (p: LagPoint, cpuKey = "runtime_cpu_ms_per_order") => ({
   skipped: p.paced.skipped,
   failed: p.paced.failed,
   ...ms(p.lag),
+  // The lag split at the commit (null without the server's commit times).
+  placed_to_commit: ms(p.placedToCommit),
+  commit_to_view: ms(p.commitToView),
   http: ms(p.paced.latencyMs),
   machine_busy_cores: round(p.cores?.busy ?? null),
   machine_steal_cores: round(p.cores?.steal ?? null),
@@ -143,6 +146,8 @@ export const reportOf = (figures: SystemFigures) => {
           [`p95_ms_at_${p.loadPct}pct`, round(p.lag.p95)],
           [`p99_ms_at_${p.loadPct}pct`, round(p.lag.p99)],
           [`max_ms_at_${p.loadPct}pct`, round(p.lag.max)],
+          [`commit_to_view_p50_ms_at_${p.loadPct}pct`, round(p.commitToView.p50)],
+          [`commit_to_view_p99_ms_at_${p.loadPct}pct`, round(p.commitToView.p99)],
         ]),
       ),
       // Always present, null when the run measured no trickle: the keys are stable.
@@ -206,7 +211,9 @@ export const tableOf = (figures: SystemFigures): string => {
   const { cdcLive, burst } = figures;
   const lagRow = (label: string, p: LagPoint, who = "runtime"): [string, string] => [
     `${label} (${fmt(p.paced.targetPerSecond, 0)}/s) p50 / p95 / p99 / max`,
-    `${fmt(p.lag.p50)} / ${fmt(p.lag.p95)} / ${fmt(p.lag.p99)} / ${fmt(p.lag.max)} ms; ${coresText(p.cores, cpus)}, ${who} ${fmt(p.cpuMsPerOrder, 2)} ms CPU/order`,
+    `${fmt(p.lag.p50)} / ${fmt(p.lag.p95)} / ${fmt(p.lag.p99)} / ${fmt(p.lag.max)} ms` +
+      (p.commitToView.count > 0 ? `; from the commit p50 ${fmt(p.commitToView.p50)} / p99 ${fmt(p.commitToView.p99)} ms` : "") +
+      `; ${coresText(p.cores, cpus)}, ${who} ${fmt(p.cpuMsPerOrder, 2)} ms CPU/order`,
   ];
   const rows: Array<[string, string]> = [
     ["baseline: order-store statements, raw pg (best of sweep)", `${fmt(baseline.ordersPerSecond, 0)} orders/s at ${baseline.connections} conn, p99 ${fmt(baseline.latencyMs.p99)} ms`],
