@@ -16,7 +16,9 @@ export interface LogTailerOptions {
   /**
    * Takes a committed transaction's outbox records (or a page of the initial load), in
    * commit order, without waiting, and with them the ticket: the receiver closes it once
-   * every record was handed on. The slot moves past it once the ticket is done.
+   * every record was handed on. The slot moves past it once the ticket is done. A streamed
+   * transaction comes at its commit record, when its rows may not be visible yet: what
+   * reads or deletes them waits for `visible()` first.
    */
   readonly onTransaction: (records: ReadonlyArray<StreamRecord>, ticket: Ticket) => void;
   /** True while downstream is too far behind: the tailer stops reading until it is not. */
@@ -48,6 +50,11 @@ export interface LogTailer {
    * cannot finish while the database is down never are. Nothing is lost: they replay.
    */
   interrupt(reason: string): void;
+  /**
+   * Resolves once every transaction handed on so far is visible to other sessions (see
+   * `visibilityWatch`); rejects when the tailer stops first.
+   */
+  visible(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -137,28 +144,29 @@ const visibleIn = (snapshot: Snapshot, xid: number): boolean => {
   return full < snapshot.xmin || (full < snapshot.xmax && !snapshot.running.has(full));
 };
 
-interface Committed {
-  readonly xid: number;
-  readonly records: ReadonlyArray<StreamRecord>;
-  readonly ticket: Ticket;
-}
-
 /**
  * PostgreSQL writes (and so may stream) a commit record before the committing session
  * leaves the list of running transactions, so for a moment other sessions cannot see its
- * rows yet. A purge arriving in that moment would delete nothing and be counted done,
- * leaving the row for ever. Timeline:
+ * rows yet (with a synchronous standby, for as long as the standby takes to answer). The
+ * transaction is committed all the same (a crash then recovers it as committed), so its
+ * events are handed on at once. Only what reads or deletes its rows must wait: a purge
+ * arriving in that moment would delete nothing and be counted done, leaving the row for ever:
  *   writer: COMMIT record flushed          walsender: decodes it, sends it
  *                                           purge: DELETE ... id = $1 -> 0 rows (invisible)
  *   writer: leaves the running list        the row stays in the outbox
- * So transactions are handed on, in commit order, only once a fresh snapshot sees them:
- * one query for every group waiting.
+ * `settled()` is that wait: it resolves once every transaction handed on before it was
+ * called is visible to a fresh snapshot, with one query for all who wait meanwhile, and
+ * none while everything handed on was already seen.
  */
-const visibilityGate = (connectionString: string, release: (committed: Committed) => void, onDatabaseDown: () => void) => {
+const visibilityWatch = (connectionString: string, onDatabaseDown: () => void) => {
   // A FIFO with a moving head: shift() on an array this long (a burst holds thousands)
   // copies the whole rest each time.
-  let waiting: Committed[] = [];
+  let pending: number[] = [];
   let head = 0;
+  /** Transactions handed on, and how many of them (in commit order) a snapshot saw. */
+  let noted = 0;
+  let seen = 0;
+  let waiters: Array<{ readonly upTo: number; readonly resolve: () => void; readonly reject: (error: Error) => void }> = [];
   let client: Client | undefined;
   let draining = false;
   let stopped = false;
@@ -180,10 +188,10 @@ const visibilityGate = (connectionString: string, release: (committed: Committed
     if (draining) return;
     draining = true;
     try {
-      while (waiting.length > head && !stopped) {
-        let seen: Snapshot;
+      while (waiters.length > 0 && !stopped) {
+        let current: Snapshot;
         try {
-          seen = await snapshot();
+          current = await snapshot();
         } catch {
           // The server is away (or stopping, and then waiting for our walsender to be
           // confirmed up to date, which these transactions cannot be): let go of it.
@@ -193,21 +201,22 @@ const visibilityGate = (connectionString: string, release: (committed: Committed
           await sleep(200);
           continue;
         }
-        let released = 0;
-        while (waiting.length > head && visibleIn(seen, (waiting[head] as Committed).xid)) {
-          const next = waiting[head] as Committed;
+        const before = seen;
+        while (head < pending.length && visibleIn(current, pending[head] as number)) {
           head += 1;
-          release(next);
-          released += 1;
+          seen += 1;
         }
-        if (head === waiting.length) {
-          waiting = [];
+        if (head === pending.length) {
+          pending = [];
           head = 0;
-        } else if (head > 1024 && head * 2 > waiting.length) {
-          waiting = waiting.slice(head);
+        } else if (head > 1024 && head * 2 > pending.length) {
+          pending = pending.slice(head);
           head = 0;
         }
-        if (released === 0) await sleep(1);
+        const done = waiters.filter((w) => w.upTo <= seen);
+        waiters = waiters.filter((w) => w.upTo > seen);
+        for (const waiter of done) waiter.resolve();
+        if (seen === before) await sleep(1);
       }
     } finally {
       draining = false;
@@ -215,12 +224,24 @@ const visibilityGate = (connectionString: string, release: (committed: Committed
   };
 
   return {
-    push: (committed: Committed) => {
-      waiting.push(committed);
-      void drain();
+    /** A committed transaction (its 32-bit id, as pgoutput sends it) handed on, in commit order. */
+    note: (xid: number) => {
+      pending.push(xid);
+      noted += 1;
+    },
+    settled: (): Promise<void> => {
+      if (stopped) return Promise.reject(new Error("the log tailer stopped"));
+      if (seen === noted) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        waiters.push({ upTo: noted, resolve, reject });
+        void drain();
+      });
     },
     stop: async () => {
       stopped = true;
+      const left = waiters;
+      waiters = [];
+      for (const waiter of left) waiter.reject(new Error("the log tailer stopped"));
       await client?.end().catch(() => undefined);
     },
   };
@@ -252,11 +273,7 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
 
   // Coalesced: the transactions settling within CONFIRM_COALESCE_MS make one status update.
   let updateScheduled = false;
-  const gate = visibilityGate(
-    options.connectionString,
-    ({ records, ticket }) => options.onTransaction(records, ticket),
-    () => interrupt("PostgreSQL is not answering"),
-  );
+  const visibility = visibilityWatch(options.connectionString, () => interrupt("PostgreSQL is not answering"));
   const tracker = new CommitTracker(0n, () => {
     if (updateScheduled) return;
     updateScheduled = true;
@@ -282,7 +299,7 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
     withClient(options.connectionString, async (client) => {
       await client.query("SELECT pg_advisory_lock(hashtext($1))", [options.slotName]);
       // Inserts only. DMS on AWS streams the purge's deletes too and the enrichment skips
-      // them; here they would cost the walsender, the tailer, the visibility gate and the pipe
+      // them; here they would cost the walsender, the tailer, the visibility check and the pipe
       // as much again as the events themselves, for nothing. An older publication is narrowed.
       const name = client.escapeIdentifier(options.publicationName);
       const publication = await client.query<{ insert_only: boolean }>(
@@ -408,8 +425,10 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
           const ticket = tracker.track(parseLsn(message.commitEndLsn as string));
           // The receiver owns the ticket from here and closes it once it handed every record
           // on; a commit without outbox records is done at once.
-          if (records.length > 0) gate.push({ xid, records, ticket });
-          else ticket.close();
+          if (records.length > 0) {
+            visibility.note(xid);
+            options.onTransaction(records, ticket);
+          } else ticket.close();
           tracker.setOpenTransaction(false);
           if (!paused && options.saturated?.()) {
             paused = true;
@@ -512,7 +531,7 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
       // the connection is already gone
     }
     await current?.client.end().catch(() => undefined);
-    await gate.stop();
+    await visibility.stop();
     await Promise.race([run, sleep(3_000)]);
   };
 
@@ -533,6 +552,7 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
       reconnects,
       initialLoads,
     }),
+    visible: () => visibility.settled(),
     stop,
   };
 };

@@ -276,7 +276,17 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
     const project = makeProjectClientViewHandler(async () => ({ views }));
     projection.consume(consumer("project-client-view", project));
     const purgeOutbox = makePurgeOutboxHandler(async () => ({ janitor: createOutboxJanitor(db, { lingerMs: PURGE_LINGER_MS }) }));
-    purge.consume(consumer("purge-outbox", purgeOutbox));
+    // The log tailer hands a transaction on at its commit record, when its rows may not be
+    // visible yet (see local/log-tailer.ts): the purge, which deletes them, waits until they
+    // are. Only the tailer feeds the queue; a batch before it exists fails, and is retried.
+    let visibleInSql = (): Promise<void> => Promise.reject(new Error("the log tailer has not started"));
+    const purgeConsumer = consumer("purge-outbox", purgeOutbox);
+    // A batch whose rows are not visible yet fails as a whole when the tailer stops first:
+    // unsettled, its transactions replay at the next start.
+    purge.consume(async (event) => {
+      await visibleInSql();
+      return purgeConsumer(event);
+    });
 
     const pipe = new LocalPipe({ enrich: makeEnrichOutboxHandler({ quarantine: store.quarantine }), topic, retryDelayMs, log });
 
@@ -292,6 +302,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       log,
     });
     onPostgresDown = () => tailer.interrupt("PostgreSQL is not answering");
+    visibleInSql = () => tailer.visible();
     // Stopping: the queues may finish their batches first, then the tailer confirms what is done.
     stops.push(() => tailer.stop());
     stops.push(async () => {

@@ -2,7 +2,14 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LoadResult } from "../support/load";
-import { startPrivatePostgres, startPrivateRedis, type PrivateDatabase, type PrivatePostgres, type PrivateRedis } from "../support/private-servers";
+import {
+  startPrivatePostgres,
+  startPrivateRedis,
+  type PrivateDatabase,
+  type PrivatePostgres,
+  type PrivatePostgresOptions,
+  type PrivateRedis,
+} from "../support/private-servers";
 import { runtimeProcess, type Health, type RuntimeProcess } from "../support/runtime-process";
 
 /**
@@ -19,10 +26,10 @@ export interface Servers {
 }
 
 /** Starts a private PostgreSQL 16 and redis-server for the calling test file. */
-export const privateServers = (): (() => Servers) => {
+export const privateServers = (postgresOptions: PrivatePostgresOptions = {}): (() => Servers) => {
   let servers: Servers | undefined;
   beforeAll(async () => {
-    const [postgres, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+    const [postgres, redis] = await Promise.all([startPrivatePostgres(postgresOptions), startPrivateRedis()]);
     servers = { postgres, redis };
   }, 120_000);
   afterAll(async () => {

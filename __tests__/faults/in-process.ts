@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from "../../local/runtime";
-import type { PrivateDatabase } from "../support/private-servers";
+import type { PrivateDatabase, PrivatePostgresOptions } from "../support/private-servers";
 import { expectedViews, privateServers, sleep, type Servers } from "./harness";
 
 /**
@@ -48,8 +48,8 @@ export interface InProcessCase {
  * Private servers for the calling test file, and for each case a fresh database and an
  * emptied Redis. Set FAULTS_VERBOSE=1 to see each case's runtime log.
  */
-export const inProcessCases = (): (() => InProcessCase) => {
-  const servers = privateServers();
+export const inProcessCases = (postgresOptions: PrivatePostgresOptions = {}): (() => InProcessCase) => {
+  const servers = privateServers(postgresOptions);
   let database: PrivateDatabase | undefined;
   let runtimes: LocalRuntime[] = [];
   let logs: string[][] = [];

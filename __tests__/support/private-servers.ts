@@ -68,6 +68,8 @@ export interface PrivatePostgresOptions {
   /** A data folder of the caller's (kept by stop); a temporary one when absent. */
   readonly dataDir?: string;
   readonly reclaimOrphan?: boolean;
+  /** More server settings (`-c name=value`). */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 type Request = { readonly id: number; readonly op: "restart"; readonly downMs: number } | { readonly id: number; readonly op: "stop" };

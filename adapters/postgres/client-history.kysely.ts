@@ -65,3 +65,29 @@ export const rebuildViews = async (
     eventIds: row.recent_event_ids ?? [],
   }));
 };
+
+/**
+ * Resolves once every transaction in progress when it was called has ended. A rebuild calls
+ * it after it cleared the read model's generation (from then on no event is applied) and
+ * before it reads: an event the consumer applied before that came from a transaction whose
+ * commit record was already written, but which other sessions may not see yet (PostgreSQL
+ * writes, and so streams, the commit record first). Such a transaction is one of those in
+ * progress, so once they all ended the rebuild's reads include it. A long transaction delays
+ * the rebuild by as long; the signal stops the wait.
+ */
+export const waitForTransactionsInProgress = async (db: Kysely<Database>, signal?: AbortSignal, pollMs = 20): Promise<void> => {
+  // A snapshot lists as running only the ids below its xmax, one past the newest finished
+  // transaction: the newest ones still running (a held commit among them) are above it. A
+  // transaction id of our own, taken and committed at once, moves xmax past all of them.
+  await sql`SELECT pg_current_xact_id()`.execute(db);
+  const taken = await sql<{ snapshot: string }>`SELECT pg_current_snapshot()::text AS snapshot`.execute(db);
+  const snapshot = taken.rows[0]?.snapshot ?? "0:0:";
+  for (;;) {
+    signal?.throwIfAborted();
+    const running = await sql<{ running: number }>`
+      SELECT count(*)::int AS running FROM pg_snapshot_xip(${snapshot}::pg_snapshot) AS xid
+       WHERE NOT pg_visible_in_snapshot(xid, pg_current_snapshot())`.execute(db);
+    if ((running.rows[0]?.running ?? 0) === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+};

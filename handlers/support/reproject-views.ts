@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { isLeft } from "fp-ts/Either";
 import type { Kysely } from "kysely";
-import { rebuildViews } from "../../adapters/postgres/client-history.kysely";
+import { rebuildViews, waitForTransactionsInProgress } from "../../adapters/postgres/client-history.kysely";
 import type { Database } from "../../adapters/postgres/schema";
 import { APPLIED_MARKER_TTL_SECONDS, type RedisClientViewStore } from "../../adapters/redis/client-view-store.redis";
 
@@ -39,6 +39,15 @@ export interface ReprojectSummary {
  *     consumer: e refused, nothing written; message retried later
  *     rebuild: writes client 7 (total 10), sets the generation
  *     consumer: retry applies e (total 15)           (or, had the read seen e, finds its marker)
+ * The read must also see every event applied before the generation was cleared. The log
+ * (the local tailer, DMS on AWS) may carry a transaction's commit before other sessions see
+ * its rows, so the consumer may have applied `e` while a read would still miss it:
+ *   consumer: applies e (total 15, marker e)    e's transaction: commit record written
+ *   rebuild: deletes the generation, reads client 7 (total 10: e not visible yet)
+ *   rebuild: writes client 7 (total 10)          -> e lost, its marker forbids a retry
+ * so between the two it waits until every transaction in progress has ended, such ones among
+ * them. Not only those the tailer handed on: a runtime that restarted may have applied an
+ * event before, whose transaction is still not visible.
  * Readers get `ReadModelUnavailable` (HTTP 503, Retry-After) while it runs. A rebuild that
  * outlasts the queue's redrive policy sends the refused messages to the dead-letter queue;
  * redrive them once it is done (they are then applied or found applied).
@@ -54,6 +63,7 @@ export const reprojectAll = async (deps: ReprojectDeps): Promise<ReprojectSummar
   stopIfAborted();
   const began = await deps.views.beginRebuild()();
   if (isLeft(began)) throw new Error("reproject could not clear the read model's generation", { cause: began.left });
+  await waitForTransactionsInProgress(deps.db, deps.signal);
   let after = 0;
   let markers = 0;
   for (;;) {

@@ -1,0 +1,157 @@
+import { randomUUID } from "node:crypto";
+import { Client } from "pg";
+import { createClientViewStore } from "../../adapters/redis/client-view-store.redis";
+import { GENERATION_KEY } from "../../adapters/redis/client-view-store.redis";
+import { connectRedis } from "../../adapters/redis/connection";
+import { reprojectAll } from "../../handlers/support/reproject-views";
+import type { PrivateDatabase } from "../support/private-servers";
+import { sleep } from "./harness";
+import { inProcessCases, placeOrders, problems, settled } from "./in-process";
+
+/**
+ * PostgreSQL writes, and so streams, a transaction's commit record before other sessions can
+ * see its rows. A synchronous standby that never answers holds a transaction in that moment
+ * for as long as a case needs: its commit is in the log and reaches the tailer, and its rows
+ * stay invisible until the wait is cancelled (it stays committed). Every other session
+ * commits locally (`synchronous_commit = local`); the held one asks for the standby.
+ *
+ * The events go on at once; only what reads or deletes the rows waits: the purge (a DELETE
+ * of an invisible row finds nothing, and the row would stay for ever) and a rebuild (a read
+ * that misses an event already applied would lose it).
+ */
+const inCase = inProcessCases({ settings: { synchronous_standby_names: "nobody", synchronous_commit: "local" } });
+
+const CLIENT = { id: 2, name: "Alice", email: "alice@anemailprovider.com" } as const;
+
+interface Held {
+  readonly eventId: string;
+  /** Cancels the standby wait: the transaction's rows become visible. */
+  release(): Promise<void>;
+}
+
+/** One order of CLIENT and its OrderPlaced event, committed and held invisible. */
+const holdOrder = async (database: PrivateDatabase): Promise<Held> => {
+  const session = new Client({ connectionString: database.url });
+  session.on("error", () => undefined);
+  await session.connect();
+  const pid = (await session.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
+  await session.query("SET synchronous_commit = on");
+  const orderId = randomUUID();
+  const eventId = randomUUID();
+  const placedAt = new Date();
+  const payload = {
+    orderId,
+    clientId: CLIENT.id,
+    clientName: CLIENT.name,
+    clientEmail: CLIENT.email,
+    totalCents: 123_400,
+    placedAt: Math.floor(placedAt.getTime() / 1000),
+    items: [{ productId: 1, quantity: 1, unitPriceCents: 123_400 }],
+  };
+  const committed = session.query(
+    `WITH placed AS (
+       INSERT INTO "order" (id, client_id, placed_at, total_cents, event_id) VALUES ($1, $2, $3, $4, $5) RETURNING id
+     )
+     INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, event_version, payload, occurred_at)
+     SELECT $5, 'client', $2::text, 'OrderPlaced', 1, $6::jsonb, $3 FROM placed`,
+    [orderId, CLIENT.id, placedAt.toISOString(), payload.totalCents, eventId, JSON.stringify(payload)],
+  );
+  committed.catch(() => undefined);
+  const waiting = async () =>
+    (await database.pool.query<{ wait_event: string | null }>("SELECT wait_event FROM pg_stat_activity WHERE pid = $1", [pid])).rows[0]?.wait_event === "SyncRep";
+  await until("the held commit to wait for the standby", waiting);
+  return {
+    eventId,
+    release: async () => {
+      await database.pool.query("SELECT pg_cancel_backend($1)", [pid]);
+      await committed;
+      await session.end();
+    },
+  };
+};
+
+const until = async (what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+};
+
+const visibleOrders = async (database: PrivateDatabase, eventId: string): Promise<number> =>
+  Number((await database.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "order" WHERE event_id = $1`, [eventId])).rows[0]?.n);
+
+describe("a transaction whose commit is streamed before its rows are visible", () => {
+  it("reaches the view at once, and is purged only once its row is visible", async () => {
+    const { servers, database, start } = inCase();
+    const { runtime } = await start();
+    expect((await placeOrders(runtime, 6, 2)).filter((s) => s !== 200)).toEqual([]);
+    expect(await settled(() => problems(servers, database, runtime))).toEqual([]);
+
+    const held = await holdOrder(database);
+    const marker = `applied:{${CLIENT.id}}:${held.eventId}`;
+    await until("the held event in the view", async () => (await servers.redis.client.exists(marker)) === 1);
+    // Applied while nobody else can see its order: the view does not wait for that.
+    expect(await visibleOrders(database, held.eventId)).toBe(0);
+    // Its purge waits meanwhile (a DELETE now would find nothing, and count as done).
+    await sleep(1_000);
+    expect(runtime.queues["outbox-purge"].depth()).toBe(1);
+    expect(await visibleOrders(database, held.eventId)).toBe(0);
+
+    await held.release();
+    expect(await visibleOrders(database, held.eventId)).toBe(1);
+    // Purged now, and every view exact: nothing repaired it, the read model was never rebuilt.
+    expect(await settled(() => problems(servers, database, runtime))).toEqual([]);
+    expect((await runtime.health()).readModel.rebuilds).toBe(1);
+  }, 90_000);
+
+  it("holds the runtime's rebuild until the event it applied is visible, so the rebuilt view keeps it", async () => {
+    const { servers, database, start } = inCase();
+    const { runtime } = await start();
+    expect((await placeOrders(runtime, 6, 2)).filter((s) => s !== 200)).toEqual([]);
+    expect(await settled(() => problems(servers, database, runtime))).toEqual([]);
+
+    const held = await holdOrder(database);
+    await until("the held event in the view", async () => (await servers.redis.client.exists(`applied:{${CLIENT.id}}:${held.eventId}`)) === 1);
+    // Redis loses its data: the guard rebuilds from SQL, which cannot see the held order yet.
+    await servers.redis.flush();
+    await until("the rebuild to start", async () => (await servers.redis.client.exists(GENERATION_KEY)) === 0);
+    await sleep(1_500);
+    expect(await servers.redis.client.exists(GENERATION_KEY)).toBe(0);
+    expect((await runtime.health()).readModel.rebuilds).toBe(1);
+
+    await held.release();
+    expect(await settled(() => problems(servers, database, runtime))).toEqual([]);
+    expect((await runtime.health()).readModel.rebuilds).toBe(2);
+  }, 90_000);
+
+  it("holds `npm run reproject` (reprojectAll, out of the runtime) until transactions in progress end", async () => {
+    const { servers, database, start } = inCase();
+    // A runtime migrates, seeds and places some orders; then it stops, as the rebuild runs alone here.
+    const { runtime } = await start();
+    expect((await placeOrders(runtime, 6, 2)).filter((s) => s !== 200)).toEqual([]);
+    expect(await settled(() => problems(servers, database, runtime))).toEqual([]);
+    await runtime.stop();
+
+    const held = await holdOrder(database);
+    const redis = await connectRedis({ kind: "url", url: servers.redis.url });
+    try {
+      let done = false;
+      const rebuild = reprojectAll({ db: database.db, views: createClientViewStore(redis) }).finally(() => (done = true));
+      await sleep(1_500);
+      expect(done).toBe(false);
+      await held.release();
+      const summary = await rebuild;
+      expect(summary.clients).toBeGreaterThan(0);
+      // The held order is in its client's view.
+      const { rows } = await database.pool.query<{ n: number; total: string }>(
+        `SELECT count(*)::int AS n, sum(total_cents)::text AS total FROM "order" WHERE client_id = $1`,
+        [CLIENT.id],
+      );
+      expect(await redis.hget(`client:{${CLIENT.id}}`, "order_count")).toBe(String(rows[0]?.n));
+      expect(await redis.hget(`client:{${CLIENT.id}}`, "total_cents")).toBe(rows[0]?.total);
+    } finally {
+      redis.disconnect();
+    }
+  }, 90_000);
+});
