@@ -154,7 +154,7 @@ const visibleIn = (snapshot: Snapshot, xid: number): boolean => {
  *   writer: COMMIT record flushed          walsender: decodes it, sends it
  *                                           purge: DELETE ... id = $1 -> 0 rows (invisible)
  *   writer: leaves the running list        the row stays in the outbox
- * `settled()` is that wait: it resolves once every transaction handed on before it was
+ * `visible()` is that wait: it resolves once every transaction handed on before it was
  * called is visible to a fresh snapshot, with one query for all who wait meanwhile, and
  * none while everything handed on was already seen.
  */
@@ -229,7 +229,7 @@ const visibilityWatch = (connectionString: string, onDatabaseDown: () => void) =
       pending.push(xid);
       noted += 1;
     },
-    settled: (): Promise<void> => {
+    visible: (): Promise<void> => {
       if (stopped) return Promise.reject(new Error("the log tailer stopped"));
       if (seen === noted) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
@@ -552,7 +552,7 @@ export const startLogTailer = async (options: LogTailerOptions): Promise<LogTail
       reconnects,
       initialLoads,
     }),
-    visible: () => visibility.settled(),
+    visible: () => visibility.visible(),
     stop,
   };
 };

@@ -1,10 +1,10 @@
-import { randomUUID } from "node:crypto";
 import { Client } from "pg";
 import { createClientViewStore, GENERATION_KEY } from "../../adapters/redis/client-view-store.redis";
 import { connectRedis } from "../../adapters/redis/connection";
 import { reprojectAll } from "../../handlers/support/reproject-views";
 import type { PrivateDatabase } from "../support/private-servers";
-import { sleep } from "./harness";
+import { orderPlacedRow } from "../../bench/system/cdc";
+import { sleep, until } from "./harness";
 import { inProcessCases, placeOrders, problems, settled } from "./in-process";
 
 /**
@@ -20,61 +20,35 @@ import { inProcessCases, placeOrders, problems, settled } from "./in-process";
  */
 const inCase = inProcessCases({ settings: { synchronous_standby_names: "nobody", synchronous_commit: "local" } });
 
-const CLIENT = { id: 2, name: "Alice", email: "alice@anemailprovider.com" } as const;
-
 interface Held {
   readonly eventId: string;
+  readonly clientId: number;
   /** Cancels the standby wait: the transaction's rows become visible. */
   release(): Promise<void>;
 }
 
-/** One order of CLIENT and its OrderPlaced event, committed and held invisible. */
+/** One order and its OrderPlaced event (the bench's CDC row), committed and held invisible. */
 const holdOrder = async (database: PrivateDatabase): Promise<Held> => {
   const session = new Client({ connectionString: database.url });
   session.on("error", () => undefined);
   await session.connect();
   const pid = (await session.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
   await session.query("SET synchronous_commit = on");
-  const orderId = randomUUID();
-  const eventId = randomUUID();
-  const placedAt = new Date();
-  const payload = {
-    orderId,
-    clientId: CLIENT.id,
-    clientName: CLIENT.name,
-    clientEmail: CLIENT.email,
-    totalCents: 123_400,
-    placedAt: Math.floor(placedAt.getTime() / 1000),
-    items: [{ productId: 1, quantity: 1, unitPriceCents: 123_400 }],
-  };
-  const committed = session.query(
-    `WITH placed AS (
-       INSERT INTO "order" (id, client_id, placed_at, total_cents, event_id) VALUES ($1, $2, $3, $4, $5) RETURNING id
-     )
-     INSERT INTO outbox (id, aggregate_type, aggregate_id, event_type, event_version, payload, occurred_at)
-     SELECT $5, 'client', $2::text, 'OrderPlaced', 1, $6::jsonb, $3 FROM placed`,
-    [orderId, CLIENT.id, placedAt.toISOString(), payload.totalCents, eventId, JSON.stringify(payload)],
-  );
+  const row = orderPlacedRow(1);
+  const committed = session.query(row.query);
   committed.catch(() => undefined);
   const waiting = async () =>
     (await database.pool.query<{ wait_event: string | null }>("SELECT wait_event FROM pg_stat_activity WHERE pid = $1", [pid])).rows[0]?.wait_event === "SyncRep";
-  await until("the held commit to wait for the standby", waiting);
+  await until("the held commit to wait for the standby", waiting, 15_000);
   return {
-    eventId,
+    eventId: row.eventId,
+    clientId: row.clientId,
     release: async () => {
       await database.pool.query("SELECT pg_cancel_backend($1)", [pid]);
       await committed;
       await session.end();
     },
   };
-};
-
-const until = async (what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 };
 
 const visibleOrders = async (database: PrivateDatabase, eventId: string): Promise<number> =>
@@ -93,8 +67,8 @@ describe("a transaction whose commit is streamed before its rows are visible", (
   it("reaches the view at once, and is purged only once its row is visible", async () => {
     const { servers, database, runtime } = await runtimeWithOrders();
     const held = await holdOrder(database);
-    const marker = `applied:{${CLIENT.id}}:${held.eventId}`;
-    await until("the held event in the view", async () => (await servers.redis.client.exists(marker)) === 1);
+    const marker = `applied:{${held.clientId}}:${held.eventId}`;
+    await until("the held event in the view", async () => (await servers.redis.client.exists(marker)) === 1, 15_000);
     // Applied while nobody else can see its order: the view does not wait for that.
     expect(await visibleOrders(database, held.eventId)).toBe(0);
     // Its purge waits meanwhile (a DELETE now would find nothing, and count as done).
@@ -112,10 +86,10 @@ describe("a transaction whose commit is streamed before its rows are visible", (
   it("holds the runtime's rebuild until the event it applied is visible, so the rebuilt view keeps it", async () => {
     const { servers, database, runtime, logs } = await runtimeWithOrders();
     const held = await holdOrder(database);
-    await until("the held event in the view", async () => (await servers.redis.client.exists(`applied:{${CLIENT.id}}:${held.eventId}`)) === 1);
+    await until("the held event in the view", async () => (await servers.redis.client.exists(`applied:{${held.clientId}}:${held.eventId}`)) === 1, 15_000);
     // Redis loses its data: the guard rebuilds from SQL, which cannot see the held order yet.
     await servers.redis.flush();
-    await until("the rebuild to start", async () => logs.some((line) => line.includes("read model lost")));
+    await until("the rebuild to start", () => logs.some((line) => line.includes("read model lost")), 15_000);
     await sleep(1_500);
     expect(await servers.redis.client.exists(GENERATION_KEY)).toBe(0);
     expect((await runtime.health()).readModel.rebuilds).toBe(1);
@@ -143,10 +117,10 @@ describe("a transaction whose commit is streamed before its rows are visible", (
       // The held order is in its client's view.
       const { rows } = await database.pool.query<{ n: number; total: string }>(
         `SELECT count(*)::int AS n, sum(total_cents)::text AS total FROM "order" WHERE client_id = $1`,
-        [CLIENT.id],
+        [held.clientId],
       );
-      expect(await redis.hget(`client:{${CLIENT.id}}`, "order_count")).toBe(String(rows[0]?.n));
-      expect(await redis.hget(`client:{${CLIENT.id}}`, "total_cents")).toBe(rows[0]?.total);
+      expect(await redis.hget(`client:{${held.clientId}}`, "order_count")).toBe(String(rows[0]?.n));
+      expect(await redis.hget(`client:{${held.clientId}}`, "total_cents")).toBe(rows[0]?.total);
     } finally {
       redis.disconnect();
     }

@@ -2,7 +2,7 @@
 // writers, as another service's transactions would be, each with the order row that the
 // SQL aggregate counts. No HTTP and no order store: only the tailer and what follows it.
 import { randomUUID } from "node:crypto";
-import type { Pool } from "pg";
+import type { Pool, QueryConfig } from "pg";
 import { type Percentiles, percentiles } from "./stats";
 import type { AppliedWatch } from "./views";
 
@@ -26,8 +26,8 @@ interface Written {
   readonly occurredAtMs: number;
 }
 
-/** Writes one valid OrderPlaced envelope (domain/outbox-event.ts) straight into the outbox. */
-export const insertRow = async (pool: Pool, n: number): Promise<Written> => {
+/** One valid OrderPlaced envelope (domain/outbox-event.ts) and its order row, as one statement, not yet sent. */
+export const orderPlacedRow = (n: number): Written & { readonly clientId: number; readonly query: QueryConfig } => {
   const client = CDC_CLIENTS[n % CDC_CLIENTS.length] as (typeof CDC_CLIENTS)[number];
   const orderId = randomUUID();
   const eventId = randomUUID();
@@ -42,12 +42,19 @@ export const insertRow = async (pool: Pool, n: number): Promise<Written> => {
     placedAt: Math.floor(occurredAt.getTime() / 1000),
     items: [{ productId: 2, quantity, unitPriceCents: 50_000 }],
   };
-  await pool.query({
+  const query = {
     name: "bench-cdc-insert",
     text: CDC_INSERT,
     values: [orderId, client.id, occurredAt.toISOString(), payload.totalCents, eventId, String(client.id), JSON.stringify(payload)],
-  });
-  return { eventId, occurredAtMs: occurredAt.getTime() };
+  };
+  return { eventId, occurredAtMs: occurredAt.getTime(), clientId: client.id, query };
+};
+
+/** Writes one valid OrderPlaced envelope straight into the outbox. */
+export const insertRow = async (pool: Pool, n: number): Promise<Written> => {
+  const { eventId, occurredAtMs, query } = orderPlacedRow(n);
+  await pool.query(query);
+  return { eventId, occurredAtMs };
 };
 
 /** `writers` connections of `pool` inserting back to back while `more()` says so. */
